@@ -1,0 +1,44 @@
+# XinDa (芯答). `make run` and `make test` are the two commands a new user needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export XINDA_HOME ?= $(CURDIR)/.xinda
+STAMP := $(VENV)/.xinda-installed
+# Every install goes through the constraints file, so pip never picks another torch.
+PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c requirements/constraints.txt
+
+.PHONY: setup run test lint bench eval clean
+
+setup: $(STAMP)
+
+# Re-installs only when a requirements file or pyproject.toml changes; a second
+# `make setup` with nothing changed costs a timestamp check.
+$(STAMP): pyproject.toml requirements/base.in requirements/dev.in requirements/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> installing torch (CPU build) and the XinDa stack into $(VENV)"
+	$(BIN)/pip install --disable-pip-version-check -q --upgrade pip
+	$(PIP_INSTALL) torch==2.13.0
+	$(PIP_INSTALL) -r requirements/base.in -r requirements/dev.in
+	$(PIP_INSTALL) --no-deps -e .
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/xinda ingest
+	@echo "==> index ready under $(XINDA_HOME); answering service arrives with the service work (see README)"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check ingest index service ui evals tests
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m evals.bench
+
+eval: setup
+	$(BIN)/python -m evals.dataset evals/qa.jsonl
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

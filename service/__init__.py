@@ -1,0 +1,1 @@
+"""XinDa: service stage."""

@@ -1,0 +1,53 @@
+"""XinDa's one settings object: environment variables with the prefix `XINDA_` (or `.env`).
+
+Built once at the edge (the CLI, the app factory) and passed in; nothing below reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.chunk import ChunkSettings
+
+
+class Settings(BaseSettings):
+    """All of XinDa's settings; README's configuration table lists each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="XINDA_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    home: Path = Field(Path(".xinda"), description="Where XinDa writes indexes, models, logs.")
+    corpus_dir: Path = Field(Path("corpus"), description="Folder `xinda ingest` reads by default.")
+    chunk_target_tokens: int = Field(320, ge=32, le=500, description="Chunk size aimed at.")
+    chunk_max_tokens: int = Field(480, ge=32, le=500, description="Hard chunk size limit.")
+    chunk_min_tokens: int = Field(60, ge=1, le=500, description="Smaller chunks are merged.")
+    chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences repeated.")
+
+    @model_validator(mode="after")
+    def _check_chunk_sizes(self) -> Settings:
+        if not self.chunk_min_tokens <= self.chunk_target_tokens <= self.chunk_max_tokens:
+            raise ValueError(
+                "XINDA_CHUNK_MIN_TOKENS <= XINDA_CHUNK_TARGET_TOKENS <= XINDA_CHUNK_MAX_TOKENS"
+                " must hold"
+            )
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        """Root of the index versions."""
+        return self.home / "index"
+
+    @property
+    def chunk_settings(self) -> ChunkSettings:
+        """The chunker's part of the settings."""
+        return ChunkSettings(
+            target_tokens=self.chunk_target_tokens,
+            max_tokens=self.chunk_max_tokens,
+            min_tokens=self.chunk_min_tokens,
+            overlap_sentences=self.chunk_overlap_sentences,
+        )

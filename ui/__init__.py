@@ -1,0 +1,1 @@
+"""XinDa: ui stage."""

@@ -1,0 +1,174 @@
+"""The `xinda` command: a face over the same pipeline functions the HTTP API calls."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from index.build import IndexBuilder
+from index.versions import VersionStore
+from ingest.errors import BadInput, IndexMismatch, NotFound, XinDaError
+from ingest.pipeline import Skipped, chunk_files, collect_files
+from ingest.tokens import e5_token_counter
+from service.settings import Settings
+
+app = typer.Typer(
+    name="xinda",
+    help="XinDa (芯答): cited answers from Chinese semiconductor-industry documents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+# Exit codes from CONTRACT.md: 2 for bad usage or input, 1 for a failed gate or answer error.
+_EXIT_CODES: dict[type[XinDaError], int] = {BadInput: 2, NotFound: 2, IndexMismatch: 2}
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _errors_to_exit() -> Iterator[None]:
+    """Map XinDa's errors to a one-line message and an exit code, never a traceback."""
+    try:
+        yield
+    except XinDaError as exc:
+        code = next((c for kind, c in _EXIT_CODES.items() if isinstance(exc, kind)), 1)
+        _fail(str(exc), code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"XINDA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        _fail(f"bad setting: {problems}", 2)
+
+
+class _RichProgress:
+    """Adapts a rich progress bar to the builder's Progress protocol."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start(self, description: str, total: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task(description, total=total)
+
+    def advance(self, steps: int = 1) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, steps)
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Files or folders.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+
+
+@app.command()
+def chunks(paths: PathsArg, as_json: JsonOpt = False) -> None:
+    """Show how files are cut into chunks, without indexing them."""
+    settings = _settings()
+    with _errors_to_exit():
+        files = collect_files(paths)
+        count = e5_token_counter()
+        table = Table("source", "lines", "tokens", "section", "text", show_lines=False)
+        skipped: list[Skipped] = []
+        for result in chunk_files(files, count, settings.chunk_settings):
+            if isinstance(result, Skipped):
+                skipped.append(result)
+                continue
+            for chunk in result.chunks:
+                if as_json:
+                    out.print(
+                        json.dumps(chunk.to_dict(), ensure_ascii=False),
+                        markup=False,
+                        highlight=False,
+                    )
+                else:
+                    preview = chunk.text.replace("\n", " ⏎ ")
+                    table.add_row(
+                        chunk.source,
+                        f"{chunk.line_start}-{chunk.line_end}",
+                        str(chunk.tokens),
+                        chunk.section or "",
+                        preview[:80] + ("…" if len(preview) > 80 else ""),
+                    )
+        if not as_json:
+            out.print(table)
+        for skip in skipped:
+            err.print(f"skipped {skip.path}: {skip.reason}", highlight=False)
+        if not files:
+            _fail("no supported files (txt, md, html, pdf, docx) found", 2)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders; default: the bundled corpus.", show_default=False),
+    ] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start a fresh index.")] = False,
+) -> None:
+    """Read, clean and chunk documents into a new index version under XINDA_HOME."""
+    settings = _settings()
+    with _errors_to_exit():
+        builder = IndexBuilder(
+            store=VersionStore(settings.index_dir),
+            count_tokens=e5_token_counter(),
+            chunk_settings=settings.chunk_settings,
+        )
+        with _progress_bar() as bar:
+            summary = builder.ingest(
+                paths or [settings.corpus_dir], rebuild=rebuild, progress=_RichProgress(bar)
+            )
+        out.print(summary.line(), highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last guard: a bug still gets a line, not a traceback
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        err.print("this is a bug in XinDa; please report it", highlight=False)
+        sys.exit(1)
