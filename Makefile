@@ -10,7 +10,11 @@ PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c requirements
 
 .PHONY: setup run test lint bench eval clean
 
+E5_DIR := $(XINDA_HOME)/models/multilingual-e5-small
+
+# The converter is idempotent: with the model already in place it returns in a second.
 setup: $(STAMP)
+	@$(BIN)/python -m index.e5_weights $(E5_DIR)
 
 # Re-installs only when a requirements file or pyproject.toml changes; a second
 # `make setup` with nothing changed costs a timestamp check.
@@ -39,6 +43,8 @@ bench: setup
 
 eval: setup
 	$(BIN)/python -m evals.dataset evals/qa.jsonl
+	$(BIN)/xinda ingest
+	$(BIN)/xinda eval --split test --modes hybrid,dense,bm25 --out eval-report
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,31 +8,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from index.artifacts import write_retrieval_files
+from index.embed import Embedder
+from index.progress import NoProgress, Progress
 from index.versions import DocumentRecord, IndexVersion, VersionStore
 from ingest.chunk import ChunkSettings, TokenCounter
 from ingest.document import Chunk, bytes_hash
 from ingest.errors import BadInput, NotFound, XinDaError
 from ingest.pipeline import ChunkedDocument, Skipped, chunk_files, collect_files
-
-
-class Progress(Protocol):
-    """Where long work reports how far it is (a rich bar in the CLI, nothing in tests)."""
-
-    def start(self, description: str, total: int) -> None: ...
-
-    def advance(self, steps: int = 1) -> None: ...
-
-
-class NoProgress:
-    """Progress that shows nothing."""
-
-    def start(self, description: str, total: int) -> None:
-        """Ignore."""
-
-    def advance(self, steps: int = 1) -> None:
-        """Ignore."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +80,9 @@ class IndexBuilder:
     store: VersionStore
     count_tokens: TokenCounter
     chunk_settings: ChunkSettings = field(default_factory=ChunkSettings)
+    # Without an embedder a version holds chunks only (enough for `xinda chunks`-style
+    # inspection and the store's own tests); the service refuses such a version.
+    embedder: Embedder | None = None
 
     def chunker_info(self) -> dict[str, Any]:
         """Chunker settings recorded in the manifest."""
@@ -215,6 +203,10 @@ class IndexBuilder:
                 **self.chunker_info(),
                 "counts": {"documents": len(documents), "chunks": len(chunks)},
             }
+            if self.embedder is not None:
+                info |= write_retrieval_files(
+                    writer.path, chunks, self.embedder, previous, progress or NoProgress()
+                )
             version = writer.commit(info)
         except BaseException:
             writer.abort()

@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(480, ge=32, le=500, description="Hard chunk size limit.")
     chunk_min_tokens: int = Field(60, ge=1, le=500, description="Smaller chunks are merged.")
     chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences repeated.")
+    embed_model: str = Field(
+        "",
+        description="sentence-transformers model name or folder; empty = the bundled "
+        "multilingual-e5-small converted into XINDA_HOME/models/",
+    )
+    embed_batch_size: int = Field(16, ge=1, le=256, description="Passages per embedding batch.")
+    threads: int = Field(2, ge=1, le=64, description="CPU threads for embedding and the LLM.")
+    retrieval_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
+    search_mode: str = Field("hybrid", pattern="^(hybrid|dense|bm25)$", description="Retrievers.")
 
     @model_validator(mode="after")
     def _check_chunk_sizes(self) -> Settings:
@@ -41,6 +50,16 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Root of the index versions."""
         return self.home / "index"
+
+    @property
+    def embed_model_path(self) -> str:
+        """The embedder to load: the setting, or the bundled model's folder."""
+        return self.embed_model or str(self.home / "models" / "multilingual-e5-small")
+
+    @property
+    def cache_dir(self) -> Path:
+        """Caches XinDa owns (jieba's dictionary cache)."""
+        return self.home / "cache"
 
     @property
     def chunk_settings(self) -> ChunkSettings:

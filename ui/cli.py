@@ -22,12 +22,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from index.build import IndexBuilder
-from index.versions import VersionStore
+from evals.dataset import load_eval_set
+from evals.run import retrieval_table, run_retrieval, write_reports
+from index.retriever import MODES, Mode
 from ingest.errors import BadInput, IndexMismatch, NotFound, XinDaError
 from ingest.pipeline import Skipped, chunk_files, collect_files
 from ingest.tokens import e5_token_counter
 from service.settings import Settings
+from service.wiring import make_builder, make_retriever
 
 app = typer.Typer(
     name="xinda",
@@ -150,16 +152,87 @@ def ingest(
     """Read, clean and chunk documents into a new index version under XINDA_HOME."""
     settings = _settings()
     with _errors_to_exit():
-        builder = IndexBuilder(
-            store=VersionStore(settings.index_dir),
-            count_tokens=e5_token_counter(),
-            chunk_settings=settings.chunk_settings,
-        )
+        builder = make_builder(settings)
         with _progress_bar() as bar:
             summary = builder.ingest(
                 paths or [settings.corpus_dir], rebuild=rebuild, progress=_RichProgress(bar)
             )
         out.print(summary.line(), highlight=False)
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="What to look for (Chinese or English).")],
+    k: Annotated[int, typer.Option("-k", min=1, max=20, help="Number of passages.")] = 5,
+    mode: Annotated[
+        str, typer.Option(help="hybrid, dense or bm25 (default: XINDA_SEARCH_MODE).")
+    ] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrieve the passages that best match a question (no answer generation)."""
+    settings = _settings()
+    with _errors_to_exit():
+        retriever = make_retriever(settings)
+        result = retriever.search(question, k=k, mode=_mode(mode or settings.search_mode))
+        if as_json:
+            out.print(
+                json.dumps(result.to_dict(), ensure_ascii=False), markup=False, highlight=False
+            )
+            return
+        for hit in result.hits:
+            chunk = hit.chunk
+            why = hit.why
+            ranks = ""
+            if why is not None:
+                d = why.dense.rank if why.dense else "-"
+                b = why.bm25.rank if why.bm25 else "-"
+                ranks = f" (dense #{d}, bm25 #{b})"
+            out.print(
+                f"[bold][{hit.rank}][/bold] {chunk.source}:{chunk.line_start}-{chunk.line_end}"
+                f" score {hit.score:.4f}{ranks}  [dim]{chunk.section or ''}[/dim]"
+            )
+            out.print("    " + chunk.text[:240].replace("\n", " ⏎ "), markup=False, highlight=False)
+        out.print(f"[dim]{result.timings_ms.get('total', 0):.0f} ms[/dim]")
+
+
+@app.command("eval")
+def eval_command(
+    eval_set: Annotated[Path, typer.Option("--set", help="Eval set (JSON lines).")] = Path(
+        "evals/qa.jsonl"
+    ),
+    split: Annotated[str, typer.Option(help="dev, test or all.")] = "test",
+    modes: Annotated[
+        str, typer.Option("--modes", help="Comma-separated retrieval modes to compare.")
+    ] = "hybrid",
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the reports.")] = Path(
+        "eval-report"
+    ),
+) -> None:
+    """Run an eval set: retrieval recall@1/5/10 and MRR by language; writes report files."""
+    settings = _settings()
+    with _errors_to_exit():
+        items = load_eval_set(eval_set)
+        if split != "all":
+            items = [i for i in items if i.split == split]
+        if not items:
+            raise BadInput(f"no items in split {split!r} of {eval_set}")
+        retriever = make_retriever(settings)
+        reports = []
+        with _progress_bar() as bar:
+            for mode in modes.split(","):
+                reports.append(
+                    run_retrieval(items, retriever, _mode(mode.strip()), _RichProgress(bar))
+                )
+        header = f"set `{eval_set}`, split `{split}`, {len(items)} items"
+        write_reports(out_dir, reports, header)
+        out.print(retrieval_table(reports), markup=False, highlight=False)
+        out.print(f"reports written to {out_dir}/", highlight=False)
+
+
+def _mode(value: str) -> Mode:
+    if value not in MODES:
+        raise BadInput(f"unknown search mode {value!r}; use one of {', '.join(MODES)}")
+    return value
 
 
 def main() -> None:

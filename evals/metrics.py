@@ -1,0 +1,60 @@
+"""Eval metrics as pure functions: retrieval recall@k and MRR, grouped by language/type."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from evals.dataset import EvalItem, normalise_for_match
+
+RECALL_KS = (1, 5, 10)
+
+
+def holds_evidence(item: EvalItem, source: str, text: str) -> bool:
+    """A retrieved passage is relevant when it is from the item's document and holds its
+    evidence (compared after `normalise_for_match`: width, case, spaces, punctuation)."""
+    if item.evidence is None or item.doc is None or source != item.doc:
+        return False
+    return normalise_for_match(item.evidence) in normalise_for_match(text)
+
+
+def first_relevant_rank(item: EvalItem, hits: Sequence[tuple[str, str]]) -> int | None:
+    """1-based rank of the first relevant `(source, text)` hit, or None."""
+    for rank, (source, text) in enumerate(hits, start=1):
+        if holds_evidence(item, source, text):
+            return rank
+    return None
+
+
+@dataclass(frozen=True)
+class RetrievalScores:
+    """Recall@k and MRR over a group of answerable questions."""
+
+    n: int
+    recall: dict[int, float]
+    mrr: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Flat JSON-ready figures."""
+        return {"n": self.n, **{f"recall@{k}": v for k, v in self.recall.items()}, "mrr": self.mrr}
+
+
+def retrieval_scores(ranks: Sequence[int | None], ks: Iterable[int] = RECALL_KS) -> RetrievalScores:
+    """Aggregate first-relevant ranks (None = not found) into recall@k and MRR."""
+    n = len(ranks)
+    if n == 0:
+        return RetrievalScores(0, dict.fromkeys(ks, 0.0), 0.0)
+    recall = {k: sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
+    mrr = sum(1.0 / r for r in ranks if r is not None) / n
+    return RetrievalScores(n, recall, mrr)
+
+
+def grouped(
+    items: Sequence[EvalItem], ranks: Sequence[int | None], key: Callable[[EvalItem], str]
+) -> dict[str, RetrievalScores]:
+    """Retrieval scores per group (e.g. by language or type)."""
+    groups: dict[str, list[int | None]] = defaultdict(list)
+    for item, rank in zip(items, ranks, strict=True):
+        groups[key(item)].append(rank)
+    return {name: retrieval_scores(r) for name, r in sorted(groups.items())}

@@ -1,0 +1,113 @@
+"""The retriever files of an index version: written by the builder, opened by the service.
+
+vectors.faiss   FAISS IndexIDMap2 (ids = row numbers of chunks.jsonl)
+bm25/           bm25s's own save (JSON + .npy)
+lexicon.json    zh↔en terms mined from the documents
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.embed import Embedder
+from index.keyword import BM25Index, add_domain_terms
+from index.lexicon import Lexicon, domain_terms, mine_lexicon
+from index.progress import Progress
+from index.retriever import HybridRetriever, RetrievalConfig, passage_text
+from index.vectors import FaissStore
+from index.versions import IndexVersion
+from ingest.document import Chunk
+from ingest.errors import IndexMismatch
+
+BM25_DIR = "bm25"
+LEXICON_FILE = "lexicon.json"
+
+
+def embedder_info(embedder: Embedder) -> dict[str, Any]:
+    """What the manifest records about the embedder, to refuse a mismatch on load."""
+    return {"name": embedder.name, "dim": embedder.dim, "fingerprint": embedder.fingerprint}
+
+
+def write_retrieval_files(
+    folder: Path,
+    chunks: Sequence[Chunk],
+    embedder: Embedder,
+    previous: IndexVersion | None,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Embed (reusing vectors of unchanged chunks), index and save; returns manifest info."""
+    reused = _reusable_vectors(previous, embedder)
+    rows_to_embed = [i for i, c in enumerate(chunks) if c.chunk_id not in reused]
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for i, chunk in enumerate(chunks):
+        if chunk.chunk_id in reused:
+            vectors[i] = reused[chunk.chunk_id]
+    progress.start("embedding", len(rows_to_embed))
+    if rows_to_embed:
+        fresh = embedder.embed_passages(
+            [passage_text(chunks[i]) for i in rows_to_embed], progress=progress.advance
+        )
+        vectors[rows_to_embed] = fresh
+    store = FaissStore(embedder.dim)
+    store.add(np.arange(len(chunks), dtype=np.int64), vectors)
+    store.save(folder)
+
+    lexicon = mine_lexicon(c.text for c in chunks)
+    lexicon.save(folder / LEXICON_FILE)
+    add_domain_terms(domain_terms(lexicon))
+    bm25_dir = folder / BM25_DIR
+    bm25_dir.mkdir()
+    BM25Index.build([passage_text(c) for c in chunks]).save(bm25_dir)
+    return {
+        "embedder": embedder_info(embedder),
+        "embedded": len(rows_to_embed),
+        "reused_vectors": len(chunks) - len(rows_to_embed),
+        "lexicon_pairs": len(lexicon.pairs),
+    }
+
+
+def _reusable_vectors(previous: IndexVersion | None, embedder: Embedder) -> dict[str, Any]:
+    if previous is None or previous.manifest.get("embedder") != embedder_info(embedder):
+        return {}
+    try:
+        store = FaissStore.load(previous.path, embedder.dim)
+    except IndexMismatch:
+        return {}
+    chunks = previous.chunks()
+    if len(chunks) != len(store):
+        return {}
+    vectors = store.reconstruct(np.arange(len(chunks), dtype=np.int64))
+    return {c.chunk_id: vectors[i] for i, c in enumerate(chunks)}
+
+
+def check_embedder(manifest: Mapping[str, Any], embedder: Embedder) -> None:
+    """Refuse an index built with another embedder, saying what to do."""
+    built = manifest.get("embedder")
+    if not built:
+        raise IndexMismatch("the index has no vectors: run `xinda ingest --rebuild`")
+    if built != embedder_info(embedder):
+        raise IndexMismatch(
+            f"index built with {built.get('name')} ({built.get('dim')}-d); settings ask for "
+            f"{embedder.name} ({embedder.dim}-d): run `xinda ingest --rebuild`"
+        )
+
+
+def open_retriever(
+    version: IndexVersion, embedder: Embedder, config: RetrievalConfig | None = None
+) -> HybridRetriever:
+    """Load a verified version's retriever files into a HybridRetriever."""
+    check_embedder(version.manifest, embedder)
+    lexicon = Lexicon.load(version.path / LEXICON_FILE)
+    add_domain_terms(domain_terms(lexicon))
+    return HybridRetriever(
+        chunks=version.chunks(),
+        embedder=embedder,
+        vectors=FaissStore.load(version.path, embedder.dim),
+        keyword=BM25Index.load(version.path / BM25_DIR),
+        lexicon=lexicon,
+        config=config,
+    )
