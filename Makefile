@@ -15,21 +15,24 @@ E5_DIR := $(XINDA_HOME)/models/multilingual-e5-small
 # The converter is idempotent: with the model already in place it returns in a second.
 setup: $(STAMP)
 	@$(BIN)/python -m index.e5_weights $(E5_DIR)
+	@$(BIN)/python -m service.llm.model_files $(XINDA_HOME)/models
 
 # Re-installs only when a requirements file or pyproject.toml changes; a second
 # `make setup` with nothing changed costs a timestamp check.
-$(STAMP): pyproject.toml requirements/base.in requirements/dev.in requirements/constraints.txt
+$(STAMP): pyproject.toml requirements/base.in requirements/llm.in requirements/dev.in requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "==> installing torch (CPU build) and the XinDa stack into $(VENV)"
 	$(BIN)/pip install --disable-pip-version-check -q --upgrade pip
 	$(PIP_INSTALL) torch==2.13.0
-	$(PIP_INSTALL) -r requirements/base.in -r requirements/dev.in
+	@echo "==> llama-cpp-python builds from source the first time (about 8 min on 2 cores; pip caches the wheel)"
+	$(PIP_INSTALL) -r requirements/base.in -r requirements/llm.in -r requirements/dev.in
 	$(PIP_INSTALL) --no-deps -e .
 	@touch $(STAMP)
 
 run: setup
 	$(BIN)/xinda ingest
-	@echo "==> index ready under $(XINDA_HOME); answering service arrives with the service work (see README)"
+	@echo "==> serving on http://127.0.0.1:8000 (API docs at /docs)"
+	XINDA_LLM=$${XINDA_LLM:-local} $(BIN)/xinda serve
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -44,7 +47,7 @@ bench: setup
 eval: setup
 	$(BIN)/python -m evals.dataset evals/qa.jsonl
 	$(BIN)/xinda ingest
-	$(BIN)/xinda eval --split test --modes hybrid,dense,bm25 --out eval-report
+	$(BIN)/xinda eval --split test --modes hybrid,dense,bm25 --llm extractive --out eval-report
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -58,3 +58,31 @@ def grouped(
     for item, rank in zip(items, ranks, strict=True):
         groups[key(item)].append(rank)
     return {name: retrieval_scores(r) for name, r in sorted(groups.items())}
+
+
+def answer_correct(item: EvalItem, answer: str, refused: bool) -> bool:
+    """An answerable item is right when not refused and any gold string is in the answer."""
+    if not item.answerable or refused:
+        return False
+    text = normalise_for_match(answer)
+    return any(normalise_for_match(gold) in text for gold in item.answers)
+
+
+def squash_markup(text: str) -> str:
+    """Text with whitespace, markup and formatting characters removed (for line checks)."""
+    import html
+    import re
+    import unicodedata
+
+    text = html.unescape(re.sub(r"<[^<>]*>", "", text))
+    for command, symbol in ((r"\times", "×"), (r"\mu", "μ"), (r"\cdot", "·")):
+        text = text.replace(command, symbol)
+    text = re.sub(r"\\[a-zA-Z]+", "", unicodedata.normalize("NFKC", text))
+    drop = set("*#$\\{}_^`~|-•◆▲●■·\ufffd")
+    return "".join(ch for ch in text if ch not in drop and not ch.isspace())
+
+
+def citation_lines_hold_text(text: str, file_lines: Sequence[str], start: int, end: int) -> bool:
+    """Every line of a cited passage occurs within lines start..end of its source file."""
+    span = squash_markup("".join(file_lines[start - 1 : end]))
+    return all(squash_markup(part) in span for part in text.split("\n"))

@@ -67,9 +67,7 @@ class SentenceTransformerEmbedder:
         path = Path(model)
         local = path.exists()
         try:
-            self.model = SentenceTransformer(
-                str(model), device="cpu", local_files_only=local
-            )
+            self.model = SentenceTransformer(str(model), device="cpu", local_files_only=local)
         except Exception as exc:  # the library raises many types; all mean "cannot load"
             raise BackendUnavailable(
                 f"cannot load embedding model {model}: {type(exc).__name__}: {exc}"

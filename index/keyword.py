@@ -248,6 +248,13 @@ class BM25Index:
         text = json.dumps(manifest, ensure_ascii=False, indent=1)
         (folder / MANIFEST).write_text(text, encoding="utf-8")
 
+    def document_frequency(self, token: str) -> int:
+        """How many indexed texts contain `token` (0 when unknown)."""
+        tid = self._vocab.get(token)
+        if tid is None or tid + 1 >= len(self._indptr):
+            return 0
+        return int(self._indptr[tid + 1] - self._indptr[tid])
+
     def __len__(self) -> int:
         return self._num_docs
 

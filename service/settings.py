@@ -36,6 +36,33 @@ class Settings(BaseSettings):
     threads: int = Field(2, ge=1, le=64, description="CPU threads for embedding and the LLM.")
     retrieval_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
     search_mode: str = Field("hybrid", pattern="^(hybrid|dense|bm25)$", description="Retrievers.")
+    llm: str = Field("local", pattern="^(local|openai|extractive)$", description="Answer backend.")
+    llm_model_path: str = Field(
+        "", description="GGUF for the local backend; empty = the bundled Qwen2.5 1.5B."
+    )
+    llm_context: int = Field(4096, ge=512, le=32768, description="Local LLM context tokens.")
+    llm_timeout_s: float = Field(120.0, gt=0, description="Per-answer generation timeout.")
+    llm_queue: int = Field(4, ge=1, le=64, description="Answers generating or waiting at once.")
+    openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible URL.")
+    openai_api_key: str = Field("not-needed", description="Key for the OpenAI-compatible server.")
+    openai_model: str = Field("qwen2.5", description="Model name on that server.")
+    translate_english: bool = Field(
+        True, description="Translate English questions with the LLM for retrieval."
+    )
+    refusal_support: float = Field(
+        0.2, ge=0.0, le=1.0, description="Answer support below which XinDa refuses."
+    )
+    refusal_coverage_zh: float = Field(
+        0.45, ge=0.0, le=1.0, description="Chinese question-term coverage to answer."
+    )
+    refusal_coverage_en: float = Field(
+        0.30, ge=0.0, le=1.0, description="English question-term coverage to answer."
+    )
+    api_key: str = Field("", description="X-API-Key for document routes; empty disables them.")
+    max_upload_mb: int = Field(20, ge=1, le=1024, description="Upload size limit.")
+    cors_origins: str = Field("", description="Comma-separated allowed origins; empty = none.")
+    host: str = Field("127.0.0.1", description="`xinda serve` address.")
+    port: int = Field(8000, ge=1, le=65535, description="`xinda serve` port.")
 
     @model_validator(mode="after")
     def _check_chunk_sizes(self) -> Settings:
@@ -55,6 +82,13 @@ class Settings(BaseSettings):
     def embed_model_path(self) -> str:
         """The embedder to load: the setting, or the bundled model's folder."""
         return self.embed_model or str(self.home / "models" / "multilingual-e5-small")
+
+    @property
+    def llm_model_file(self) -> Path:
+        """The GGUF the local backend loads."""
+        if self.llm_model_path:
+            return Path(self.llm_model_path)
+        return self.home / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
     @property
     def cache_dir(self) -> Path:

@@ -3,6 +3,7 @@ parts; everything else takes the parts as arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from index.artifacts import open_retriever
@@ -13,6 +14,10 @@ from index.keyword import configure_jieba
 from index.retriever import HybridRetriever
 from index.versions import VersionStore
 from ingest.tokens import e5_token_counter
+from service.answer import AnswerConfig, AnswerPipeline
+from service.llm.base import Generator
+from service.llm.extractive import ExtractiveAnswerer
+from service.llm.registry import LLMConfig, make_generator
 from service.settings import Settings
 
 
@@ -50,3 +55,48 @@ def make_retriever(settings: Settings) -> HybridRetriever:
     configure_jieba(settings.cache_dir)
     version = make_store(settings).current()
     return open_retriever(version, make_embedder(settings))
+
+
+def llm_config(settings: Settings) -> LLMConfig:
+    """The generator settings."""
+    return LLMConfig(
+        model_path=settings.llm_model_file,
+        n_threads=settings.threads,
+        n_ctx=settings.llm_context,
+        openai_base_url=settings.openai_base_url,
+        openai_api_key=settings.openai_api_key,
+        openai_model=settings.openai_model,
+        timeout_s=settings.llm_timeout_s,
+    )
+
+
+class Generators:
+    """Generators by backend name, each created on first use and then kept."""
+
+    def __init__(self, config: LLMConfig) -> None:
+        self.config = config
+        self._made: dict[str, Generator] = {}
+
+    def __call__(self, name: str) -> Generator:
+        if name not in self._made:
+            self._made[name] = make_generator(name, self.config)
+        return self._made[name]
+
+
+def make_pipeline(settings: Settings, retriever: Callable[[], HybridRetriever]) -> AnswerPipeline:
+    """The answering pipeline with the configured backends and thresholds."""
+    embedder = make_embedder(settings)
+    extractive = ExtractiveAnswerer(embedder)
+    return AnswerPipeline(
+        retriever=retriever,
+        generator=Generators(llm_config(settings)),
+        extractive=lambda: extractive,
+        config=AnswerConfig(
+            k=settings.retrieval_k,
+            refusal_support=settings.refusal_support,
+            refusal_coverage_zh=settings.refusal_coverage_zh,
+            refusal_coverage_en=settings.refusal_coverage_en,
+            translate_english=settings.translate_english,
+        ),
+        default_backend=settings.llm,
+    )

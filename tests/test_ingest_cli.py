@@ -18,6 +18,13 @@ XINDA = [sys.executable, "-c", "from ui.cli import main; main()"]
 ZH_DOC = "# 先进封装\n\n先进封装能够显著提升芯片性能。2024年市场规模为14.6亿元。\n"
 
 
+@pytest.fixture(autouse=True)
+def _converted_embedder(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Point the subprocesses at the already converted model instead of converting it
+    # again into every temporary XINDA_HOME.
+    monkeypatch.setenv("XINDA_EMBED_MODEL", str(models_dir / "multilingual-e5-small"))
+
+
 def run_xinda(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XINDA_HOME": str(home)}
     root = Path(__file__).resolve().parent.parent
@@ -173,3 +180,11 @@ def test_rebuild_starts_over(tmp_path: Path, builder: IndexBuilder) -> None:
     summary = builder.ingest([other], rebuild=True)
     assert summary.documents == 1
     assert [d.source for d in builder.store.current().documents()] == ["c.md"]
+
+
+def test_every_setting_is_documented_in_readme() -> None:
+    from service.settings import Settings
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [n for n in Settings.model_fields if f"`XINDA_{n.upper()}`" not in readme]
+    assert not missing

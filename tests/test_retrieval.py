@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,24 +26,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    # The converted model lives in the developer's XINDA_HOME when present (conversion
-    # takes ~25 s); otherwise it is converted into a temporary home.
-    home = Path(".xinda")
-    if not (home / "models" / "multilingual-e5-small" / "xinda_source.json").exists():
-        home = tmp_path_factory.mktemp("home")
-    configure_jieba(home / "cache")
-    return make_embedder(Settings(home=home))
+def embedder(corpus_home: Path) -> Embedder:
+    return make_embedder(Settings(home=corpus_home))
 
 
 @pytest.fixture(scope="session")
-def corpus_index(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, corpus_dir: Path
-) -> Iterator[IndexBuilder]:
-    root = tmp_path_factory.mktemp("index")
-    builder = IndexBuilder(VersionStore(root), e5_token_counter(), embedder=embedder)
-    builder.ingest([corpus_dir])
-    yield builder
+def corpus_index(corpus_home: Path, embedder: Embedder) -> IndexBuilder:
+    configure_jieba(corpus_home / "cache")
+    return IndexBuilder(VersionStore(corpus_home / "index"), e5_token_counter(), embedder=embedder)
 
 
 @pytest.fixture(scope="session")
@@ -166,3 +155,12 @@ def test_corrupted_faiss_file_is_refused(corpus_index: IndexBuilder, tmp_path: P
     (copy / "vectors.faiss").write_bytes(bytes(data))
     with pytest.raises(IndexMismatch, match="vectors.faiss"):
         VersionStore(tmp_path).current()
+
+
+def test_langchain_retriever(retriever: HybridRetriever) -> None:
+    import index
+
+    lc = index.XinDaRetriever(retriever=retriever, k=3)
+    docs = lc.invoke("倒装芯片")
+    assert len(docs) == 3 and "倒装" in docs[0].page_content + docs[1].page_content
+    assert {"rank", "source", "line_start", "line_end", "score", "why"} <= set(docs[0].metadata)

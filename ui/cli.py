@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -23,13 +23,20 @@ from rich.progress import (
 from rich.table import Table
 
 from evals.dataset import load_eval_set
-from evals.run import retrieval_table, run_retrieval, write_reports
+from evals.run import (
+    answer_summary,
+    answer_table,
+    retrieval_table,
+    run_answers,
+    run_retrieval,
+    write_reports,
+)
 from index.retriever import MODES, Mode
 from ingest.errors import BadInput, IndexMismatch, NotFound, XinDaError
 from ingest.pipeline import Skipped, chunk_files, collect_files
 from ingest.tokens import e5_token_counter
 from service.settings import Settings
-from service.wiring import make_builder, make_retriever
+from service.wiring import make_builder, make_pipeline, make_retriever
 
 app = typer.Typer(
     name="xinda",
@@ -38,6 +45,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+T = TypeVar("T")
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
@@ -207,8 +215,16 @@ def eval_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Where to write the reports.")] = Path(
         "eval-report"
     ),
+    llm: Annotated[
+        str, typer.Option("--llm", help="Also answer with these backends (comma-separated).")
+    ] = "",
+    translate_with: Annotated[
+        str,
+        typer.Option(help="Also measure retrieval with this LLM translating English questions."),
+    ] = "",
 ) -> None:
-    """Run an eval set: retrieval recall@1/5/10 and MRR by language; writes report files."""
+    """Run an eval set: retrieval recall@1/5/10 and MRR; with --llm also answer accuracy,
+    refusals, citation validity and language; writes report.json and report.md."""
     settings = _settings()
     with _errors_to_exit():
         items = load_eval_set(eval_set)
@@ -218,15 +234,96 @@ def eval_command(
             raise BadInput(f"no items in split {split!r} of {eval_set}")
         retriever = make_retriever(settings)
         reports = []
+        pipeline = make_pipeline(settings, lambda: retriever)
         with _progress_bar() as bar:
             for mode in modes.split(","):
                 reports.append(
                     run_retrieval(items, retriever, _mode(mode.strip()), _RichProgress(bar))
                 )
+            if translate_with:
+                reports.append(
+                    run_retrieval(
+                        items,
+                        retriever,
+                        "hybrid",
+                        _RichProgress(bar),
+                        translate_with=(pipeline, translate_with),
+                    )
+                )
+        summaries: dict[str, dict[str, Any]] = {}
+        records = {}
+        if llm:
+            for backend in [b.strip() for b in llm.split(",") if b.strip()]:
+                with _progress_bar() as bar:
+                    rows = run_answers(
+                        items, pipeline, backend, settings.corpus_dir, _RichProgress(bar)
+                    )
+                records[backend] = rows
+                summaries[backend] = answer_summary(rows)
         header = f"set `{eval_set}`, split `{split}`, {len(items)} items"
-        write_reports(out_dir, reports, header)
+        write_reports(out_dir, reports, header, summaries, records)
         out.print(retrieval_table(reports), markup=False, highlight=False)
+        for backend, summary in summaries.items():
+            out.print("")
+            out.print(answer_table(backend, summary), markup=False, highlight=False)
         out.print(f"reports written to {out_dir}/", highlight=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question (Chinese or English).")],
+    k: Annotated[int, typer.Option("-k", min=1, max=20, help="Passages to retrieve.")] = 5,
+    llm: Annotated[
+        str, typer.Option(help="local, openai or extractive (default: XINDA_LLM).")
+    ] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question with cited passages (the same pipeline as POST /v1/ask)."""
+    settings = _settings()
+    with _errors_to_exit():
+        pipeline = make_pipeline(settings, _cached(lambda: make_retriever(settings)))
+        answer = pipeline.answer(question, k=k, backend=llm or None)
+        if as_json:
+            out.print(
+                json.dumps(answer.to_dict(), ensure_ascii=False), markup=False, highlight=False
+            )
+            return
+        out.print(answer.answer, markup=False, highlight=False)
+        for c in answer.citations:
+            out.print(
+                f"  [{c.n}] {c.hit.chunk.source}:{c.hit.chunk.line_start}-{c.hit.chunk.line_end}"
+                f"  {c.hit.chunk.section or ''}",
+                markup=False,
+                highlight=False,
+            )
+        out.print(f"[dim]{answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms[/dim]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address (default: XINDA_HOST).")] = "",
+    port: Annotated[int, typer.Option(help="Port (default: XINDA_PORT).")] = 0,
+) -> None:
+    """Serve the HTTP API (and the web UI at /ui) with uvicorn."""
+    import uvicorn
+
+    from service.api import create_app
+
+    settings = _settings()
+    with _errors_to_exit():
+        app_ = create_app(settings)
+        uvicorn.run(app_, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+def _cached(factory: Callable[[], T]) -> Callable[[], T]:
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(factory())
+        return made[0]
+
+    return get
 
 
 def _mode(value: str) -> Mode:

@@ -1,0 +1,71 @@
+"""Calibrate the refusal thresholds (support, term coverage) on the dev split only.
+
+Prints, for a grid of thresholds, the share of unanswerable questions refused, the share
+of answerable ones wrongly refused, and extractive accuracy, so the settings' defaults can
+be chosen with the trade-off in view. Gates read the test split, never used here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+from evals.dataset import EvalItem, load_eval_set, normalise_for_match
+from service.settings import Settings
+from service.wiring import make_pipeline, make_retriever
+
+Row = tuple[EvalItem, float, float, bool]
+SUPPORT_GRID = (0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5)
+COVERAGE_GRID = (0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+MAX_WRONG_REFUSAL = 0.10  # the issue's acceptance floor for answerable questions
+
+
+def main() -> None:
+    """Measure (support, coverage, correct) per dev item, then sweep thresholds."""
+    eval_set = Path(sys.argv[1] if len(sys.argv) > 1 else "evals/qa.jsonl")
+    items = [i for i in load_eval_set(eval_set) if i.split == "dev"]
+    settings = Settings(
+        llm="extractive", refusal_support=0.0, refusal_coverage_zh=0.0, refusal_coverage_en=0.0
+    )
+    retriever = make_retriever(settings)
+    pipeline = make_pipeline(settings, lambda: retriever)
+    rows: list[Row] = []
+    for item in items:
+        prepared = pipeline.prepare(item.question, backend="extractive")
+        text = normalise_for_match(prepared.extracted.text)
+        correct = any(normalise_for_match(a) in text for a in item.answers)
+        rows.append((item, prepared.extracted.support, prepared.coverage, correct))
+    ans = [r for r in rows if r[0].answerable]
+    unans = [r for r in rows if not r[0].answerable]
+    print(f"dev: {len(ans)} answerable, {len(unans)} unanswerable")
+    for label, group in (("answerable", ans), ("unanswerable", unans)):
+        cov = sorted(r[2] for r in group)
+        print(
+            f"  coverage {label}: min {cov[0]:.2f} q1 {cov[len(cov) // 4]:.2f} "
+            f"median {cov[len(cov) // 2]:.2f}"
+        )
+    for lang in ("zh", "en"):
+        l_ans = [r for r in ans if r[0].lang == lang]
+        l_unans = [r for r in unans if r[0].lang == lang]
+        results = []
+        for s_thr, c_thr in itertools.product(SUPPORT_GRID, COVERAGE_GRID):
+
+            def refused(r: Row, s_thr: float = s_thr, c_thr: float = c_thr) -> bool:
+                return r[1] < s_thr or r[2] < c_thr
+
+            refused_unans = sum(refused(r) for r in l_unans) / max(1, len(l_unans))
+            wrong_refusal = sum(refused(r) for r in l_ans) / len(l_ans)
+            accuracy = sum(r[3] and not refused(r) for r in l_ans) / len(l_ans)
+            results.append((refused_unans, -wrong_refusal, accuracy, s_thr, c_thr))
+        print(f"{lang}: {len(l_ans)} answerable, {len(l_unans)} unanswerable")
+        print("  refused-unanswerable  wrongly-refused  accuracy  support>=  coverage>=")
+        allowed = [r for r in results if -r[1] <= MAX_WRONG_REFUSAL]
+        for ru, nwr, acc, s_thr, c_thr in sorted(allowed, reverse=True)[:8]:
+            print(f"  {ru:.2f}  {-nwr:.2f}  {acc:.3f}  {s_thr:.2f}  {c_thr:.2f}")
+    for item, support, coverage, _ in unans:
+        print(f"  unanswerable {item.id}: support {support:.2f} coverage {coverage:.2f}")
+
+
+if __name__ == "__main__":
+    main()

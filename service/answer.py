@@ -1,0 +1,366 @@
+"""The answering pipeline: question → (rewrite, translate) → retrieve → generate or extract
+→ repair citations → grounding check → refusal → Answer. The CLI, the HTTP API, the chat
+completions route and the web UI all call this one class."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+from index.fusion import reciprocal_rank_fusion
+from index.keyword import tokenize
+from index.lexicon import expand_query
+from index.retriever import Hit, HybridRetriever
+from ingest.errors import BadInput
+from service.citations import attach_best_citation, renumber, repair_citations
+from service.grounding import ground_answer
+from service.language import answer_language_ok, detect_language
+from service.llm.base import GenerationOptions, Generator, Message
+from service.llm.extractive import ExtractedAnswer, ExtractiveAnswerer
+from service.prompt import answer_messages, rewrite_messages, translate_messages
+from service.refusal import term_coverage
+from service.results import REFUSALS, Answer, Citation, Language
+
+MAX_QUESTION_CHARS = 2000
+EXTRACTIVE = "extractive"
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """Knobs of the pipeline; thresholds calibrated on the eval set's dev split."""
+
+    k: int = 5
+    llm_passages: int = 4  # passages put in front of a generating model
+    # Dev split (evals/calibrate_refusal.py, 4 unanswerable items per language, so rough):
+    # zh coverage >= 0.45 refuses 2/4 unanswerable and wrongly refuses 2% of answerable
+    # ones (0.50: 3/4 and 10%); en coverage >= 0.30 refuses 1/4 at 3%. Support adds
+    # nothing at these levels beyond 0.2.
+    refusal_support: float = 0.2  # extractive support below this → refuse
+    refusal_coverage_zh: float = 0.45  # question-term coverage below this → refuse
+    refusal_coverage_en: float = 0.30
+    translate_english: bool = True  # LLM translation of English questions for retrieval
+    max_tokens: int = 200
+    passage_chars: int = 260
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A question after rewriting, translation and retrieval, before answering."""
+
+    question: str
+    standalone: str
+    language: Language
+    searched: str
+    hits: tuple[Hit, ...]
+    extracted: ExtractedAnswer
+    coverage: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def confident(self) -> bool:
+        """Whether retrieval found enough support to attempt an answer."""
+        return bool(self.hits) and bool(self.extracted.text)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One server-sent event of a streamed answer."""
+
+    event: str  # sources | token | citations | done
+    data: dict[str, Any]
+
+
+class AnswerPipeline:
+    """Answers questions over the current index with the chosen backend."""
+
+    def __init__(
+        self,
+        retriever: Callable[[], HybridRetriever],
+        generator: Callable[[str], Generator],
+        extractive: Callable[[], ExtractiveAnswerer],
+        config: AnswerConfig | None = None,
+        default_backend: str = EXTRACTIVE,
+    ) -> None:
+        self._retriever = retriever
+        self._generator = generator
+        self._extractive = extractive
+        self.config = config or AnswerConfig()
+        self.default_backend = default_backend
+        self._translate = lru_cache(maxsize=512)(self._translate_uncached)
+
+    # -- preparation --------------------------------------------------------------------
+    def prepare(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        backend: str | None = None,
+        history: Sequence[Message] = (),
+    ) -> Prepared:
+        """Validate, rewrite a follow-up, translate English, retrieve, and score support."""
+        question = question.strip()
+        if not question:
+            raise BadInput("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise BadInput(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        backend = backend or self.default_backend
+        k = k or self.config.k
+        timings: dict[str, float] = {}
+        language = detect_language(question)
+        started = time.perf_counter()
+
+        standalone = question
+        if history:
+            standalone = self._standalone(question, history, backend)
+            timings["rewrite"] = _ms(started)
+
+        retriever = self._retriever()
+        t = time.perf_counter()
+        result = retriever.search(standalone, k=k)
+        hits = list(result.hits)
+        searched = hits[0].why.query if hits and hits[0].why else standalone
+        chinese = ""
+        if language == "en" and backend != EXTRACTIVE and self.config.translate_english:
+            t_tr = time.perf_counter()
+            chinese = self._translate(backend, standalone)
+            timings["translate"] = _ms(t_tr)
+            if chinese and detect_language(chinese) == "zh":
+                extra = retriever.search(chinese, k=k).hits
+                hits = _fuse(hits, extra, k)
+                searched = f"{searched} | {chinese}"
+        timings["retrieve"] = _ms(t)
+
+        t = time.perf_counter()
+        terms = expand_query(standalone, retriever.lexicon) if language == "en" else []
+        extracted = self._extractive().answer(standalone, hits, language, query_terms=terms)
+        coverage = question_coverage(retriever, standalone, terms, chinese, hits)
+        if extracted.support < self.config.refusal_support or coverage < self._coverage_floor(
+            language
+        ):
+            extracted = replace(extracted, text="", used=[])
+        timings["extract"] = _ms(t)
+        return Prepared(
+            question, standalone, language, searched, tuple(hits), extracted, coverage, timings
+        )
+
+    def _coverage_floor(self, language: Language) -> float:
+        if language == "zh":
+            return self.config.refusal_coverage_zh
+        return self.config.refusal_coverage_en
+
+    def _standalone(self, question: str, history: Sequence[Message], backend: str) -> str:
+        if backend == EXTRACTIVE:
+            previous = [m.content for m in history if m.role == "user"]
+            return f"{previous[-1]} {question}" if previous else question
+        text = self._generator(backend).complete(
+            rewrite_messages(history[-6:], question), GenerationOptions(max_tokens=80)
+        )
+        text = text.strip().splitlines()[0].strip() if text.strip() else ""
+        return text or question
+
+    def _translate_uncached(self, backend: str, question: str) -> str:
+        text = self._generator(backend).complete(
+            translate_messages(question), GenerationOptions(max_tokens=80)
+        )
+        return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+    # -- answering ----------------------------------------------------------------------
+    def answer(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        backend: str | None = None,
+        history: Sequence[Message] = (),
+    ) -> Answer:
+        """Answer in one go (the non-streaming path)."""
+        answer: Answer | None = None
+        for event in self.stream(question, k=k, backend=backend, history=history):
+            if event.event == "done":
+                answer = event.data["answer"]
+        assert answer is not None  # stream always ends with "done"
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        backend: str | None = None,
+        history: Sequence[Message] = (),
+    ) -> Iterator[StreamEvent]:
+        """Events: `sources` as soon as retrieval ends, `token`s, `citations`, `done`."""
+        started = time.perf_counter()
+        backend = backend or self.default_backend
+        prepared = self.prepare(question, k=k, backend=backend, history=history)
+        yield StreamEvent("sources", {"hits": [h.to_dict() for h in prepared.hits]})
+        timings = dict(prepared.timings_ms)
+        if not prepared.confident:
+            answer = self._refusal(prepared, backend)
+        elif backend == EXTRACTIVE:
+            answer = self._from_extractive(prepared)
+            yield StreamEvent("token", {"text": answer.answer})
+        else:
+            t = time.perf_counter()
+            pieces: list[str] = []
+            generator = self._generator(backend)
+            messages = answer_messages(
+                prepared.standalone,
+                prepared.hits[: self.config.llm_passages],
+                prepared.language,
+                self.config.passage_chars,
+            )
+            options = GenerationOptions(max_tokens=self.config.max_tokens)
+            for piece in generator.stream(messages, options):
+                if not pieces:
+                    timings["first_token"] = _ms(started)
+                pieces.append(piece)
+                yield StreamEvent("token", {"text": piece})
+            raw = "".join(pieces)
+            if not answer_language_ok(_strip_markers(raw), prepared.language):
+                # One retry with the language rule repeated last, where small models heed it.
+                retry = [
+                    *messages[:-1],
+                    Message(
+                        "user",
+                        messages[-1].content
+                        + "\n"
+                        + ("Reply in English." if prepared.language == "en" else "请用中文回答。"),
+                    ),
+                ]
+                raw = generator.complete(retry, options)
+                timings["regenerated"] = 1.0
+            timings["generate"] = _ms(t)
+            answer = self._finish_generated(prepared, raw, backend)
+        timings["total"] = _ms(started)
+        answer = replace(answer, timings_ms={**answer.timings_ms, **timings})
+        yield StreamEvent(
+            "citations",
+            {"citations": [c.to_dict() for c in answer.citations], "refused": answer.refused},
+        )
+        yield StreamEvent("done", {"answer": answer})
+
+    def _refusal(self, prepared: Prepared, backend: str) -> Answer:
+        return Answer(
+            question=prepared.question,
+            language=prepared.language,
+            answer=REFUSALS[prepared.language],
+            refused=True,
+            citations=(),
+            backend=backend,
+            hits=prepared.hits,
+            searched=prepared.searched,
+        )
+
+    def _from_extractive(self, prepared: Prepared) -> Answer:
+        extracted = prepared.extracted
+        citations = tuple(
+            Citation(n=i, hit=prepared.hits[p - 1], quotes=_quotes(extracted, p))
+            for i, p in enumerate(extracted.used, start=1)
+        )
+        text = renumber(extracted.text, list(extracted.used))
+        return Answer(
+            question=prepared.question,
+            language=prepared.language,
+            answer=text,
+            refused=False,
+            citations=citations,
+            backend=EXTRACTIVE,
+            hits=prepared.hits,
+            searched=prepared.searched,
+        )
+
+    def _finish_generated(self, prepared: Prepared, raw: str, backend: str) -> Answer:
+        shown = prepared.hits[: self.config.llm_passages]
+        text, used = repair_citations(raw.strip(), len(shown))
+        if _is_refusal(text) or not text:
+            return self._refusal(prepared, backend)
+        if not used:
+            best = prepared.extracted.used[0] if prepared.extracted.used else 1
+            best = best if best <= len(shown) else 1
+            text = attach_best_citation(text, best)
+            text, used = repair_citations(text, len(shown))
+        report = ground_answer(text, {n: shown[n - 1].chunk.text for n in used})
+        text, used = repair_citations(report.kept, len(shown))
+        if not text.strip() or not used:
+            return self._refusal(prepared, backend)
+        citations = tuple(Citation(n=i, hit=shown[p - 1]) for i, p in enumerate(used, start=1))
+        return Answer(
+            question=prepared.question,
+            language=prepared.language,
+            answer=renumber(text, used),
+            refused=False,
+            citations=citations,
+            backend=backend,
+            hits=prepared.hits,
+            searched=prepared.searched,
+            dropped_claims=report.dropped,
+        )
+
+
+def question_coverage(
+    retriever: HybridRetriever,
+    question: str,
+    terms: Sequence[str],
+    translation: str,
+    hits: Sequence[Hit],
+    top: int = 3,
+) -> float:
+    """IDF-weighted share of the question's terms found in one of the top passages.
+
+    An English question is measured by its Chinese renderings (LLM translation, else the
+    lexicon terms) plus those of its own words that the index knows; words the documents
+    never use cannot be told apart from plain English and would refuse everything.
+    """
+    keyword = retriever.keyword
+    df = getattr(keyword, "document_frequency", None)
+    if df is None:
+        return 1.0  # a keyword index without statistics cannot veto
+    if detect_language(question) == "zh":
+        tokens = tokenize(question)
+    else:
+        own = [t for t in tokenize(question) if df(t) > 0]
+        tokens = tokenize(translation) if translation else tokenize(" ".join(terms))
+        tokens += own
+    return term_coverage(tokens, [h.chunk.text for h in hits[:top]], df, len(keyword))
+
+
+def _quotes(extracted: ExtractedAnswer, position: int) -> tuple[str, ...]:
+    return tuple(s for p, s in extracted.sentences if p == position)
+
+
+def _fuse(a: Sequence[Hit], b: Sequence[Hit], k: int) -> list[Hit]:
+    """Fuse the hits of the original and the translated question (RRF over both lists)."""
+    pool = list({h.chunk.chunk_id: h for h in (*b, *a)}.values())
+    row = {h.chunk.chunk_id: i for i, h in enumerate(pool)}
+    fused = reciprocal_rank_fusion(
+        {
+            "original": [row[h.chunk.chunk_id] for h in a],
+            "translated": [row[h.chunk.chunk_id] for h in b],
+        },
+        k=20,
+    )
+    return [replace(pool[i], rank=r, score=s) for r, (i, s) in enumerate(fused[:k], 1)]
+
+
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def _strip_markers(text: str) -> str:
+    return _MARKER.sub("", text)
+
+
+def _is_refusal(text: str) -> bool:
+    flat = _strip_markers(text).strip().rstrip("。.")
+    return any(flat.startswith(r.rstrip("。.")) for r in REFUSALS.values()) or flat in {
+        "资料中没有找到相关信息",
+        "The documents do not contain this information",
+    }
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000

@@ -1,0 +1,1 @@
+"""LLM backends behind one small Protocol (`service.llm.base.Generator`)."""

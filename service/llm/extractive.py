@@ -1,0 +1,266 @@
+"""The answerer without a generator: quote the retrieved sentences that best answer.
+
+Each candidate unit (a sentence, or a whole table row / list line) of the top hits is
+scored by a weighted mix of
+- keyword coverage: the share of the question's tokens (jieba search mode; for English
+  questions the lexicon's Chinese terms) the unit contains, longer tokens counting more;
+- embedding cosine with the question, min-max scaled over the candidates;
+- number overlap: the question's figures (years, 10万片) found in the unit;
+- answer shape: a unit with a figure when the question asks for one (多少, how much);
+- the hit's rank.
+Embedding sentences is the slow part: on the shared 2-core box 3 units cost ~190 ms and
+6 ~320 ms, while on the dev split (evals/calibrate_extractive.py) the cosine changed
+accuracy by one question either way (zh 0.714 with or without; en 0.556 without, 0.528
+with 3). So `embed_budget` defaults to 0 (p50 15 ms) and `support` then uses the hit's
+own dense score; a positive budget embeds that many of the best cheap-ranked units
+(vectors cached by text) and mixes their scaled cosine in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from index.embed import Embedder, Vectors
+from index.keyword import tokenize
+from index.retriever import Hit
+from ingest.sentences import split_sentences
+from service.language import cjk_share
+from service.results import Language
+
+MAX_HITS: Final = 3  # sentences come from the top hits only
+MAX_CANDIDATES: Final = 60
+MIN_CHARS: Final = 8  # shorter units are headings or fragments, not answers
+MAX_CHARS: Final = 800  # longer units are cut (and quoted cut)
+EMBED_CHARS: Final = 160  # what is embedded of a unit: cost grows with length
+CACHE_SIZE: Final = 20_000
+
+# Weights of the features (sum 1); chosen on the dev split (evals/calibrate_extractive.py).
+W_KEYWORD: Final = 0.45
+W_COSINE: Final = 0.25
+W_NUMBER: Final = 0.1
+W_SHAPE: Final = 0.1
+W_RANK: Final = 0.1
+SECOND_MARGIN: Final = 0.08  # a second sentence is quoted when this close to the first
+HEADING_FACTOR: Final = 0.6  # a short line without a full stop is a heading or a caption
+LATIN_FACTOR: Final = 0.5  # an English abstract restates; the facts are in the Chinese text
+
+_NUMERIC_QUESTION = re.compile(
+    r"多少|几|比例|占比|份额|规模|金额|产值|产量|增速|增长|对价|价格|估值|"
+    r"how (?:much|many|large|big)|what (?:share|percentage|proportion|price|stake|size)|"
+    r"\bCAGR\b|capacity|revenue|sales|market size|consideration|grow",
+    re.IGNORECASE,
+)
+_WHEN_QUESTION = re.compile(r"哪一年|何时|什么时候|哪年|\bwhen\b|what year|which year", re.I)
+_DIGIT = re.compile(r"\d")
+_YEAR_OR_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\b(?:19|20)\d{2}\b")
+_BULLET = re.compile(r"^[\s\-–—•◆●■□▪*·>]+")
+_SENTENCE_END = re.compile(r"[。！？；.!?;”)）]$")
+HEADING_CHARS: Final = 40
+
+
+@dataclass(frozen=True)
+class ExtractedAnswer:
+    """Quoted sentences with [n] markers (n = 1-based position in the hits) and support."""
+
+    text: str
+    used: list[int]
+    support: float  # in [0, 1]; low means the hits hold no sentence that answers
+    sentences: list[tuple[int, str]]  # (hit position, quoted sentence)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One quotable unit of a hit and its features."""
+
+    position: int  # 1-based hit position
+    index: int  # order within the hit
+    text: str
+    keyword: float
+    number: float
+    shape: float
+    factor: float  # HEADING_FACTOR, LATIN_FACTOR or 1
+
+
+@dataclass(frozen=True)
+class ExtractiveAnswerer:
+    """Answers by quoting the best one or two sentences of the retrieved passages."""
+
+    embedder: Embedder
+    max_sentences: int = 2
+    embed_budget: int = 0  # units embedded per question (cached ones are free); see below
+    _cache: dict[str, Vectors] = field(default_factory=dict, repr=False, compare=False)
+
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        lang: Language,
+        query_terms: Sequence[str] = (),
+    ) -> ExtractedAnswer:
+        """Quote the sentences of `hits` that best answer `question`, in `lang`'s frame."""
+        candidates = candidates_for(question, hits, query_terms)
+        if not candidates:
+            return ExtractedAnswer(text="", used=[], support=0.0, sentences=[])
+        cheap = [cheap_score(c) for c in candidates]
+        order = sorted(range(len(candidates)), key=lambda i: -cheap[i])
+        embedded = order[: self.embed_budget]
+        cosines = np.zeros(len(candidates), dtype=np.float32)
+        if embedded:
+            vectors = self._vectors([candidates[i].text[:EMBED_CHARS] for i in embedded])
+            cosines[embedded] = vectors @ self.embedder.embed_query(question)
+        scaled = _minmax(cosines, embedded)
+        scores = [
+            cheap[i] + W_COSINE * scaled[i] * candidates[i].factor for i in range(len(candidates))
+        ]
+        ranked = sorted(range(len(candidates)), key=lambda i: -scores[i])
+        chosen = [ranked[0]]
+        for i in ranked[1:]:
+            if len(chosen) >= self.max_sentences or scores[i] < scores[ranked[0]] - SECOND_MARGIN:
+                break
+            if all(_distinct(candidates[i], candidates[j]) for j in chosen):
+                chosen.append(i)
+        chosen.sort(key=lambda i: (candidates[i].position, candidates[i].index))
+        picked = [(candidates[i].position, candidates[i].text) for i in chosen]
+        best = candidates[ranked[0]]
+        # Without sentence vectors the passage's own dense score stands in (free: the
+        # retriever computed it).
+        cosine = (
+            float(cosines[ranked[0]]) if ranked[0] in embedded else _dense(hits[best.position - 1])
+        )
+        support = support_score(best, cosine)
+        return ExtractedAnswer(
+            text=compose(picked, lang),
+            used=list(dict.fromkeys(p for p, _ in picked)),
+            support=support,
+            sentences=picked,
+        )
+
+    def _vectors(self, texts: list[str]) -> Vectors:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            if len(self._cache) + len(missing) > CACHE_SIZE:
+                self._cache.clear()  # crude, but the corpus' sentences fit many times over
+            for text, vector in zip(missing, self.embedder.embed_passages(missing), strict=True):
+                self._cache[text] = vector
+        return np.stack([self._cache[t] for t in texts])
+
+
+def units(text: str) -> list[str]:
+    """Quotable units of a passage: each line (a table row, a list item) cut into sentences."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = _BULLET.sub("", line).strip()
+        if "\t" in line or "|" in line:  # a table row answers as a whole
+            pieces = [line]
+        else:
+            pieces = [line[a:b].strip() for a, b in split_sentences(line)]
+        out.extend(p[:MAX_CHARS] for p in pieces if len(p) >= MIN_CHARS)
+    return out
+
+
+def _weights(tokens: Sequence[str]) -> dict[str, float]:
+    # Longer tokens say more (封测 < 先进封装); ASCII names (OSAT, CoWoS) are specific.
+    return {t: (3.0 if t.isascii() else float(min(len(t), 4))) for t in dict.fromkeys(tokens)}
+
+
+def candidates_for(
+    question: str, hits: Sequence[Hit], query_terms: Sequence[str] = ()
+) -> list[Candidate]:
+    """The units of the top hits with their cheap features, at most MAX_CANDIDATES."""
+    q_tokens = tokenize(question) + [t for term in query_terms for t in tokenize(term)]
+    weights = _weights(q_tokens)
+    total = sum(weights.values()) or 1.0
+    q_numbers = {t for t in q_tokens if _DIGIT.search(t)}
+    wants_number = bool(_NUMERIC_QUESTION.search(question))
+    wants_date = bool(_WHEN_QUESTION.search(question))
+    seen: set[str] = set()
+    out: list[Candidate] = []
+    for position, hit in enumerate(hits[:MAX_HITS], 1):
+        for index, text in enumerate(units(hit.chunk.text)):
+            if text in seen:  # chunks overlap by a sentence
+                continue
+            seen.add(text)
+            tokens = set(tokenize(text))
+            keyword = sum(w for t, w in weights.items() if t in tokens) / total
+            number = len(q_numbers & tokens) / len(q_numbers) if q_numbers else 0.0
+            # A figure the question did not already give is what a numeric question wants.
+            new_figures = {t for t in tokens if _DIGIT.search(t)} - q_numbers
+            shape = 0.0
+            if wants_date:
+                shape = 1.0 if _YEAR_OR_DATE.search(text) else 0.0
+            elif wants_number:
+                shape = 1.0 if new_figures else 0.0
+            factor = 1.0
+            if cjk_share(text) < 0.3:
+                factor = LATIN_FACTOR
+            elif len(text) < HEADING_CHARS and "\t" not in text and not _SENTENCE_END.search(text):
+                factor = HEADING_FACTOR
+            out.append(Candidate(position, index, text, keyword, number, shape, factor))
+            if len(out) >= MAX_CANDIDATES:
+                return out
+    return out
+
+
+def cheap_score(c: Candidate) -> float:
+    """The score without the embedding cosine."""
+    rank = 1.0 - (c.position - 1) / MAX_HITS
+    score = W_KEYWORD * c.keyword + W_NUMBER * c.number + W_SHAPE * c.shape + W_RANK * rank
+    return score * c.factor
+
+
+def support_score(best: Candidate, cosine: float) -> float:
+    """How well the best unit answers, in [0, 1]: its keyword coverage and raw cosine.
+
+    E5 cosines between a question and any sentence of the corpus sit in about 0.75-0.92,
+    so the cosine is stretched over that band before it is mixed in.
+    """
+    stretched = min(max((cosine - 0.75) / 0.17, 0.0), 1.0)
+    return round(0.6 * best.keyword + 0.25 * stretched + 0.15 * best.shape, 4)
+
+
+def _dense(hit: Hit) -> float:
+    return hit.why.dense.score if hit.why is not None and hit.why.dense is not None else 0.0
+
+
+def _minmax(values: Vectors, rows: list[int]) -> Vectors:
+    out = np.zeros_like(values)
+    if len(rows) < 2:
+        out[rows] = 1.0
+        return out
+    sub = values[rows]
+    span = float(sub.max() - sub.min())
+    out[rows] = (sub - sub.min()) / span if span > 1e-6 else 1.0
+    return out
+
+
+def _distinct(a: Candidate, b: Candidate) -> bool:
+    # "From a different place": another hit, or not the neighbouring sentence; and not the
+    # same words (documents repeat their summary sentences, and chunks overlap).
+    if _squash(a.text) == _squash(b.text):
+        return False
+    return a.position != b.position or abs(a.index - b.index) > 1
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def compose(picked: Sequence[tuple[int, str]], lang: Language) -> str:
+    """The answer text: a lead-in in the asker's language and the quotes with [n] markers."""
+    if not picked:
+        return ""
+    if lang == "zh":
+        parts = []
+        for position, text in picked:
+            body = text.rstrip("。；;，, ")
+            parts.append(f"{body}[{position}]。")
+        return "根据资料，" + "".join(parts)
+    # Quotes inside the quote become single quotes, as English nests them.
+    nested = str.maketrans({"“": "‘", "”": "’"})
+    quotes = [f"“{text.strip().translate(nested)}” [{position}]" for position, text in picked]
+    return "According to the documents: " + " and ".join(quotes) + "."
