@@ -18,24 +18,17 @@ from service.llm.extractive import ExtractiveAnswerer, units
 from service.results import Language
 
 ROOT = Path(__file__).resolve().parent.parent
-HOME = ROOT / ".xinda"
 EVAL = ROOT / "evals" / "qa.jsonl"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (HOME / "index" / "CURRENT").is_file(),
-        reason=f"no built index at {HOME}/index/CURRENT: run `xinda ingest` first",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def retriever() -> HybridRetriever:
+def retriever(corpus_home: Path) -> HybridRetriever:
     from service.settings import Settings
     from service.wiring import make_retriever
 
-    return make_retriever(Settings(home=HOME))
+    return make_retriever(Settings(home=corpus_home))
 
 
 def _dev_items() -> list[EvalItem]:
