@@ -163,10 +163,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/search", response_model=SearchResponse)
     async def search(body: SearchRequest, state: StateDep) -> dict[str, Any]:
-        """Retrieval only."""
-        retriever = await run_in_threadpool(state.retriever)
-        result = await run_in_threadpool(retriever.search, body.query, body.k)
-        return result.to_dict()
+        """Retrieval only (English queries also translated when an LLM backend is set)."""
+        found = await run_in_threadpool(state.pipeline.search, body.query, k=body.k)
+        return found.result.to_dict()
 
     @app.post("/v1/ask", response_model=AnswerResponse)
     async def ask(body: AskRequest, state: StateDep) -> Any:

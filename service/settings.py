@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or folder; empty = the bundled "
         "multilingual-e5-small converted into XINDA_HOME/models/",
     )
-    embed_batch_size: int = Field(16, ge=1, le=256, description="Passages per embedding batch.")
+    embed_batch_size: int = Field(8, ge=1, le=256, description="Passages per embedding batch.")
     threads: int = Field(2, ge=1, le=64, description="CPU threads for embedding and the LLM.")
     retrieval_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
     search_mode: str = Field("hybrid", pattern="^(hybrid|dense|bm25)$", description="Retrievers.")

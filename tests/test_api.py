@@ -219,3 +219,71 @@ def test_readyz_refuses_a_tampered_index(own_home: Path) -> None:
         ready = c.get("/readyz")
         assert ready.status_code == 503 and "checksum" in ready.json()["error"]["message"]
         assert c.post("/v1/search", json={"query": "芯片"}).status_code == 503
+
+
+# -- with the bundled local LLM ---------------------------------------------------------
+def _gguf(models: Path) -> Path:
+    gguf = models / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    if not gguf.is_file():
+        from service.llm.model_files import assemble_bundled_gguf
+
+        assemble_bundled_gguf(models)
+    return gguf
+
+
+@pytest.mark.llm
+def test_english_search_is_translated_by_the_llm(corpus_home: Path) -> None:
+    _gguf((corpus_home / "models").resolve())
+    with _client(corpus_home, llm="local") as c:
+        body = c.post("/v1/search", json={"query": "What is hybrid bonding?", "k": 3}).json()
+    query = body["hits"][0]["why"]["query"]
+    assert " | " in query and any("\u4e00" <= ch <= "\u9fff" for ch in query.split(" | ")[-1])
+    assert "translate" in body["timings_ms"]
+
+
+@pytest.mark.llm
+def test_healthz_answers_while_the_local_llm_generates(corpus_home: Path) -> None:
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    _gguf((corpus_home / "models").resolve())
+    settings = Settings(home=corpus_home, llm="local", api_key=KEY)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.1)
+        result: dict[str, Any] = {}
+
+        def ask() -> None:
+            r = httpx.post(f"{base}/v1/ask", json={"question": ZH_Q}, timeout=300)
+            result["answer"] = r.json()
+
+        asker = threading.Thread(target=ask)
+        asker.start()
+        time.sleep(3)  # retrieval done, generation under way
+        slowest = 0.0
+        while asker.is_alive() and slowest < 1.0:
+            t = time.perf_counter()
+            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            slowest = max(slowest, time.perf_counter() - t)
+            time.sleep(0.5)
+        asker.join(timeout=300)
+        assert slowest < 1.0
+        answer = result["answer"]
+        assert answer["backend"] == "local"
+        _assert_citations_valid(answer)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

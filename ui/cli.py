@@ -181,7 +181,12 @@ def search(
     settings = _settings()
     with _errors_to_exit():
         retriever = make_retriever(settings)
-        result = retriever.search(question, k=k, mode=_mode(mode or settings.search_mode))
+        chosen = _mode(mode or settings.search_mode)
+        if chosen == "hybrid" and settings.llm != "extractive" and settings.translate_english:
+            pipeline = make_pipeline(settings, lambda: retriever)
+            result = pipeline.search(question, k=k).result
+        else:
+            result = retriever.search(question, k=k, mode=chosen)
         if as_json:
             out.print(
                 json.dumps(result.to_dict(), ensure_ascii=False), markup=False, highlight=False
