@@ -2,7 +2,9 @@
 
 Prints, for a grid of thresholds, the share of unanswerable questions refused, the share
 of answerable ones wrongly refused, and extractive accuracy, so the settings' defaults can
-be chosen with the trade-off in view. Gates read the test split, never used here.
+be chosen with the trade-off in view; `--focus` adds the focus check (the best sentence
+must show the question's metric, year and name: service/answer_check.py) to every row.
+Gates read the test split, never used here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from evals.dataset import EvalItem, load_eval_set, normalise_for_match
 from service.settings import Settings
 from service.wiring import make_pipeline, make_retriever
 
-Row = tuple[EvalItem, float, float, bool]
+Row = tuple[EvalItem, float, float, bool, bool]  # item, support, coverage, correct, missed
 SUPPORT_GRID = (0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5)
 COVERAGE_GRID = (0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 MAX_WRONG_REFUSAL = 0.10  # the issue's acceptance floor for answerable questions
@@ -23,10 +25,16 @@ MAX_WRONG_REFUSAL = 0.10  # the issue's acceptance floor for answerable question
 
 def main() -> None:
     """Measure (support, coverage, correct) per dev item, then sweep thresholds."""
-    eval_set = Path(sys.argv[1] if len(sys.argv) > 1 else "evals/qa.jsonl")
+    args = [a for a in sys.argv[1:] if a != "--focus"]
+    with_focus = "--focus" in sys.argv[1:]
+    eval_set = Path(args[0] if args else "evals/qa.jsonl")
     items = [i for i in load_eval_set(eval_set) if i.split == "dev"]
     settings = Settings(
-        llm="extractive", refusal_support=0.0, refusal_coverage_zh=0.0, refusal_coverage_en=0.0
+        llm="extractive",
+        refusal_support=0.0,
+        refusal_coverage_zh=0.0,
+        refusal_coverage_en=0.0,
+        refusal_focus=False,
     )
     retriever = make_retriever(settings)
     pipeline = make_pipeline(settings, lambda: retriever)
@@ -35,7 +43,8 @@ def main() -> None:
         prepared = pipeline.prepare(item.question, backend="extractive")
         text = normalise_for_match(prepared.extracted.text)
         correct = any(normalise_for_match(a) in text for a in item.answers)
-        rows.append((item, prepared.extracted.support, prepared.coverage, correct))
+        missed = with_focus and bool(prepared.extracted.misses)
+        rows.append((item, prepared.extracted.support, prepared.coverage, correct, missed))
     ans = [r for r in rows if r[0].answerable]
     unans = [r for r in rows if not r[0].answerable]
     print(f"dev: {len(ans)} answerable, {len(unans)} unanswerable")
@@ -52,7 +61,7 @@ def main() -> None:
         for s_thr, c_thr in itertools.product(SUPPORT_GRID, COVERAGE_GRID):
 
             def refused(r: Row, s_thr: float = s_thr, c_thr: float = c_thr) -> bool:
-                return r[1] < s_thr or r[2] < c_thr
+                return r[4] or r[1] < s_thr or r[2] < c_thr
 
             refused_unans = sum(refused(r) for r in l_unans) / max(1, len(l_unans))
             wrong_refusal = sum(refused(r) for r in l_ans) / len(l_ans)
@@ -63,8 +72,11 @@ def main() -> None:
         allowed = [r for r in results if -r[1] <= MAX_WRONG_REFUSAL]
         for ru, nwr, acc, s_thr, c_thr in sorted(allowed, reverse=True)[:8]:
             print(f"  {ru:.2f}  {-nwr:.2f}  {acc:.3f}  {s_thr:.2f}  {c_thr:.2f}")
-    for item, support, coverage, _ in unans:
-        print(f"  unanswerable {item.id}: support {support:.2f} coverage {coverage:.2f}")
+    for item, support, coverage, _, missed in unans:
+        print(
+            f"  unanswerable {item.id}: support {support:.2f} coverage {coverage:.2f}"
+            f"{' focus missed' if missed else ''}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ every caller, and an index records the terms it was built with so `load` can res
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -140,6 +141,25 @@ def tokenize(text: str) -> list[str]:
     if start < len(text):
         _cut_into(text[start:], tokens)
     return tokens
+
+
+@functools.cache
+def _general_dictionary() -> dict[str, int]:
+    # jieba's own dictionary, read apart from the live tokenizer: `add_domain_terms` lifts
+    # domain terms to a common word's count there, which would hide that they are names.
+    words: dict[str, int] = {}
+    with jieba.get_dict_file() as f:
+        for raw in f:
+            parts = raw.decode("utf-8").split(" ")
+            if len(parts) >= 2 and parts[1].isdigit():
+                words[parts[0]] = int(parts[1])
+    return words
+
+
+def general_frequency(word: str) -> int:
+    """The count of `word` in jieba's general Chinese dictionary (0 when absent): how
+    common a word is in Chinese at large, as opposed to in the indexed documents."""
+    return _general_dictionary().get(word, 0)
 
 
 def _cut_into(segment: str, tokens: list[str]) -> None:

@@ -12,10 +12,11 @@ from functools import lru_cache
 from typing import Any
 
 from index.fusion import reciprocal_rank_fusion
-from index.keyword import tokenize
+from index.keyword import general_frequency, tokenize
 from index.lexicon import expand_query
 from index.retriever import Hit, HybridRetriever, SearchResult
 from ingest.errors import BadInput
+from service.answer_check import rare_anchors
 from service.citations import attach_best_citation, renumber, repair_citations
 from service.grounding import ground_answer
 from service.language import answer_language_ok, detect_language
@@ -35,13 +36,19 @@ class AnswerConfig:
 
     k: int = 5
     llm_passages: int = 4  # passages put in front of a generating model
-    # Dev split (evals/calibrate_refusal.py, 4 unanswerable items per language, so rough):
-    # zh coverage >= 0.45 refuses 2/4 unanswerable and wrongly refuses 2% of answerable
-    # ones (0.50: 3/4 and 10%); en coverage >= 0.30 refuses 1/4 at 3%. Support adds
-    # nothing at these levels beyond 0.2.
-    refusal_support: float = 0.2  # extractive support below this → refuse
-    refusal_coverage_zh: float = 0.45  # question-term coverage below this → refuse
-    refusal_coverage_en: float = 0.30
+    # Dev split (evals/calibrate_refusal.py; 18 unanswerable and ~40 answerable items per
+    # language): the focus check below refuses 16/18 zh and 15/18 en unanswerable ones
+    # and 4/42 zh, 2/36 en answerable ones. With it on, support and coverage floors
+    # refuse no further unanswerable question up to support 0.4 / coverage 0.45 (zh) and
+    # only add wrong refusals in English above 0.2 / 0.25. They stay as a safety net for
+    # questions the focus check has nothing to hold on to, set below where they bite.
+    refusal_support: float = 0.1  # extractive support below this → refuse
+    refusal_coverage_zh: float = 0.4  # question-term coverage below this → refuse
+    refusal_coverage_en: float = 0.25
+    # Refuse when the best sentence does not show what the question asks (its metric, year
+    # or a figure: service/answer_check.py).
+    refusal_focus: bool = True
+    anchor_max_df: int = 12  # a question token in at most this many passages is a name
     translate_english: bool = True  # LLM translation of English questions for retrieval
     max_tokens: int = 200
     passage_chars: int = 260
@@ -138,10 +145,15 @@ class AnswerPipeline:
 
         t = time.perf_counter()
         terms = expand_query(standalone, retriever.lexicon) if language == "en" else []
-        extracted = self._extractive().answer(standalone, hits, language, query_terms=terms)
+        anchors = question_anchors(retriever, standalone, self.config.anchor_max_df)
+        extracted = self._extractive().answer(
+            standalone, hits, language, query_terms=terms, anchors=anchors
+        )
         coverage = question_coverage(retriever, standalone, terms, chinese, hits)
-        if extracted.support < self.config.refusal_support or coverage < self._coverage_floor(
-            language
+        if (
+            extracted.support < self.config.refusal_support
+            or coverage < self._coverage_floor(language)
+            or (self.config.refusal_focus and extracted.misses)
         ):
             extracted = replace(extracted, text="", used=[])
         timings["extract"] = _ms(t)
@@ -362,6 +374,21 @@ def question_coverage(
         tokens = tokenize(translation) if translation else tokenize(" ".join(terms))
         tokens += own
     return term_coverage(tokens, [h.chunk.text for h in hits[:top]], df, len(keyword))
+
+
+def question_anchors(
+    retriever: HybridRetriever, question: str, max_df: int
+) -> tuple[tuple[str, ...], ...]:
+    """The question's rare names (by the keyword index's document frequencies), each with
+    the lexicon's Chinese renderings of a Latin name (China → 中国) as alternatives."""
+    df = getattr(retriever.keyword, "document_frequency", None)
+    if df is None or max_df <= 0:
+        return ()
+    names = rare_anchors(question, tokenize(question), df, general_frequency, max_df)
+    return tuple(
+        (name, *expand_query(name, retriever.lexicon)) if name.isascii() else (name,)
+        for name in names
+    )
 
 
 def _quotes(extracted: ExtractedAnswer, position: int) -> tuple[str, ...]:

@@ -50,13 +50,17 @@ class Settings(BaseSettings):
         True, description="Translate English questions with the LLM for retrieval."
     )
     refusal_support: float = Field(
-        0.2, ge=0.0, le=1.0, description="Answer support below which XinDa refuses."
+        0.1, ge=0.0, le=1.0, description="Answer support below which XinDa refuses."
     )
     refusal_coverage_zh: float = Field(
-        0.45, ge=0.0, le=1.0, description="Chinese question-term coverage to answer."
+        0.4, ge=0.0, le=1.0, description="Chinese question-term coverage to answer."
     )
     refusal_coverage_en: float = Field(
-        0.30, ge=0.0, le=1.0, description="English question-term coverage to answer."
+        0.25, ge=0.0, le=1.0, description="English question-term coverage to answer."
+    )
+    refusal_focus: bool = Field(
+        True,
+        description="Refuse when the best sentence lacks the question's metric, year or name.",
     )
     api_key: str = Field("", description="X-API-Key for document routes; empty disables them.")
     max_upload_mb: int = Field(20, ge=1, le=1024, description="Upload size limit.")

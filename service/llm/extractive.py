@@ -29,10 +29,11 @@ from index.embed import Embedder, Vectors
 from index.keyword import tokenize
 from index.retriever import Hit
 from ingest.sentences import split_sentences
+from service.answer_check import Focus, focus_misses, question_focus
 from service.language import cjk_share
 from service.results import Language
 
-MAX_HITS: Final = 3  # sentences come from the top hits only
+MAX_HITS: Final = 5  # sentences come from the top hits (dev split: 5 > 3 by one en answer)
 MAX_CANDIDATES: Final = 60
 MIN_CHARS: Final = 8  # shorter units are headings or fragments, not answers
 MAX_CHARS: Final = 800  # longer units are cut (and quoted cut)
@@ -48,6 +49,9 @@ W_RANK: Final = 0.1
 SECOND_MARGIN: Final = 0.08  # a second sentence is quoted when this close to the first
 HEADING_FACTOR: Final = 0.6  # a short line without a full stop is a heading or a caption
 LATIN_FACTOR: Final = 0.5  # an English abstract restates; the facts are in the Chinese text
+# A unit that does not show what the question asks (the metric, the year, a figure) is
+# a near miss; it stays a candidate, behind every unit that does (see answer_check.py).
+FOCUS_FACTOR: Final = 0.7
 
 _NUMERIC_QUESTION = re.compile(
     r"多少|几|比例|占比|份额|规模|金额|产值|产量|增速|增长|对价|价格|估值|"
@@ -57,6 +61,15 @@ _NUMERIC_QUESTION = re.compile(
 )
 _WHEN_QUESTION = re.compile(r"哪一年|何时|什么时候|哪年|\bwhen\b|what year|which year", re.I)
 _DIGIT = re.compile(r"\d")
+# Measured on the dev split: list questions often pick the sentence that announces the list.
+_LIST_QUESTION = re.compile(
+    r"哪些|分别|哪几|哪[一二三四五六七八九十两]+[大类个种项家]|包括什么|有什么|"
+    r"\bwhat are\b|\bwhich (?:\w+ )*(?:are|were)\b|\blist\b|\bname the\b",
+    re.IGNORECASE,
+)
+_LIST_SEPARATOR = re.compile(r"[、，,；;]")
+LIST_UNITS: Final = 3
+LIST_CHARS: Final = 300
 _YEAR_OR_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\b(?:19|20)\d{2}\b")
 _BULLET = re.compile(r"^[\s\-–—•◆●■□▪*·>]+")
 _SENTENCE_END = re.compile(r"[。！？；.!?;”)）]$")
@@ -71,6 +84,7 @@ class ExtractedAnswer:
     used: list[int]
     support: float  # in [0, 1]; low means the hits hold no sentence that answers
     sentences: list[tuple[int, str]]  # (hit position, quoted sentence)
+    misses: tuple[str, ...] = ()  # what the best sentence does not show of the question's focus
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,7 @@ class Candidate:
     number: float
     shape: float
     factor: float  # HEADING_FACTOR, LATIN_FACTOR or 1
+    misses: tuple[str, ...] = ()  # of the question's focus, what this unit's window lacks
 
 
 @dataclass(frozen=True)
@@ -101,9 +116,14 @@ class ExtractiveAnswerer:
         hits: Sequence[Hit],
         lang: Language,
         query_terms: Sequence[str] = (),
+        anchors: Sequence[tuple[str, ...]] = (),
     ) -> ExtractedAnswer:
-        """Quote the sentences of `hits` that best answer `question`, in `lang`'s frame."""
-        candidates = candidates_for(question, hits, query_terms)
+        """Quote the sentences of `hits` that best answer `question`, in `lang`'s frame.
+
+        `anchors` are the question's rare names (answer_check.rare_anchors); a unit whose
+        passage lacks one counts as a near miss.
+        """
+        candidates = candidates_for(question, hits, query_terms, anchors)
         if not candidates:
             return ExtractedAnswer(text="", used=[], support=0.0, sentences=[])
         cheap = [cheap_score(c) for c in candidates]
@@ -126,6 +146,8 @@ class ExtractiveAnswerer:
                 chosen.append(i)
         chosen.sort(key=lambda i: (candidates[i].position, candidates[i].index))
         picked = [(candidates[i].position, candidates[i].text) for i in chosen]
+        if _LIST_QUESTION.search(question):
+            picked = _with_list_items(picked, candidates[ranked[0]], hits)
         best = candidates[ranked[0]]
         # Without sentence vectors the passage's own dense score stands in (free: the
         # retriever computed it).
@@ -138,6 +160,7 @@ class ExtractiveAnswerer:
             used=list(dict.fromkeys(p for p, _ in picked)),
             support=support,
             sentences=picked,
+            misses=best.misses,
         )
 
     def _vectors(self, texts: list[str]) -> Vectors:
@@ -169,7 +192,10 @@ def _weights(tokens: Sequence[str]) -> dict[str, float]:
 
 
 def candidates_for(
-    question: str, hits: Sequence[Hit], query_terms: Sequence[str] = ()
+    question: str,
+    hits: Sequence[Hit],
+    query_terms: Sequence[str] = (),
+    anchors: Sequence[tuple[str, ...]] = (),
 ) -> list[Candidate]:
     """The units of the top hits with their cheap features, at most MAX_CANDIDATES."""
     q_tokens = tokenize(question) + [t for term in query_terms for t in tokenize(term)]
@@ -178,10 +204,14 @@ def candidates_for(
     q_numbers = {t for t in q_tokens if _DIGIT.search(t)}
     wants_number = bool(_NUMERIC_QUESTION.search(question))
     wants_date = bool(_WHEN_QUESTION.search(question))
+    focus = question_focus(question, anchors)
     seen: set[str] = set()
     out: list[Candidate] = []
     for position, hit in enumerate(hits[:MAX_HITS], 1):
-        for index, text in enumerate(units(hit.chunk.text)):
+        hit_units = units(hit.chunk.text)
+        passage = _passage(hit) if focus.anchors else ""
+        passage_tokens = set(tokenize(passage)) if passage else set()
+        for index, text in enumerate(hit_units):
             if text in seen:  # chunks overlap by a sentence
                 continue
             seen.add(text)
@@ -200,17 +230,57 @@ def candidates_for(
                 factor = LATIN_FACTOR
             elif len(text) < HEADING_CHARS and "\t" not in text and not _SENTENCE_END.search(text):
                 factor = HEADING_FACTOR
-            out.append(Candidate(position, index, text, keyword, number, shape, factor))
+            misses = _misses(focus, hit_units, index, passage_tokens, passage)
+            out.append(
+                Candidate(position, index, text, keyword, number, shape, factor, misses)
+            )
             if len(out) >= MAX_CANDIDATES:
                 return out
     return out
+
+
+def _with_list_items(
+    picked: list[tuple[int, str]], best: Candidate, hits: Sequence[Hit]
+) -> list[tuple[int, str]]:
+    """For a list question whose best unit only announces the list ("分为0级到3级共四个
+    等级。"), also quote the units that follow it in the passage, where the items are."""
+    if len(_LIST_SEPARATOR.findall(best.text)) >= 2:
+        return picked  # the items are in the unit itself
+    following = units(hits[best.position - 1].chunk.text)[best.index + 1 :]
+    extra: list[tuple[int, str]] = []
+    budget = LIST_CHARS
+    for text in following[:LIST_UNITS]:
+        if budget <= 0:
+            break
+        if any(_squash(text) == _squash(t) for _, t in (*picked, *extra)):
+            continue  # documents repeat their summary sentences
+        extra.append((best.position, text))
+        budget -= len(text)
+    at = next(i for i, (p, t) in enumerate(picked) if p == best.position and t == best.text)
+    return picked[: at + 1] + extra + picked[at + 1 :]
+
+
+def _misses(
+    focus: Focus, hit_units: Sequence[str], index: int, passage_tokens: set[str], passage: str
+) -> tuple[str, ...]:
+    # The unit and its neighbours: a year or a table's subject often sits one line up.
+    if focus.empty:
+        return ()
+    window = "\n".join(hit_units[max(0, index - 1) : index + 2])
+    return focus_misses(focus, window, passage_tokens, passage)
+
+
+def _passage(hit: Hit) -> str:
+    # The heading path names the subject of a passage as often as its sentences do.
+    chunk = hit.chunk
+    return " ".join(filter(None, (chunk.title, chunk.section, chunk.text))).lower()
 
 
 def cheap_score(c: Candidate) -> float:
     """The score without the embedding cosine."""
     rank = 1.0 - (c.position - 1) / MAX_HITS
     score = W_KEYWORD * c.keyword + W_NUMBER * c.number + W_SHAPE * c.shape + W_RANK * rank
-    return score * c.factor
+    return score * c.factor * (FOCUS_FACTOR if c.misses else 1.0)
 
 
 def support_score(best: Candidate, cosine: float) -> float:

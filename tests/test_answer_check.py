@@ -1,0 +1,98 @@
+"""The focus check: does a sentence show the metric, year and name a question asks about?"""
+
+from __future__ import annotations
+
+from index.retriever import Hit
+from ingest.document import Chunk
+from service.answer_check import focus_misses, question_focus, rare_anchors
+from service.llm.extractive import _with_list_items, candidates_for, cheap_score
+
+
+def hit(text: str, rank: int) -> Hit:
+    chunk = Chunk(f"c{rank}", "d", "doc.txt", "标题", None, text, 1, text.count("\n") + 1)
+    return Hit(rank=rank, score=1.0, chunk=chunk)
+
+
+def test_revenue_question_needs_revenue_and_year() -> None:
+    focus = question_focus("2024年通富微电的营业收入是多少亿元？")
+    assert focus.families == ("revenue",)
+    assert focus.years == ("2024",)
+    assert focus.figure
+    share = "2023年，全球市占率排名前五的OSAT厂商为日月光、安靠科技、长电科技、通富微电。"
+    assert set(focus_misses(focus, share)) == {"revenue", "year 2024"}
+    revenue = "2024年，通富微电实现营业收入238.8亿元。"
+    assert focus_misses(focus, revenue) == ()
+
+
+def test_english_metric_words_match_chinese_passages() -> None:
+    focus = question_focus("How many employees does Amkor have in China?")
+    assert "headcount" in focus.families
+    assert focus_misses(focus, "安靠在中国共有员工约5000人。") == ()
+    assert "headcount" in focus_misses(focus, "安靠科技的市场份额为14.1%。")
+
+
+def test_a_why_question_does_not_ask_for_the_metric() -> None:
+    assert question_focus("与传统SoC相比，Chiplet为何能提高良率？").families == ()
+    assert question_focus("What yield has Samsung reached on 3nm?").families == ("yield",)
+
+
+def test_figure_may_be_written_in_chinese_numerals() -> None:
+    focus = question_focus("广州的政策从几个维度提出了支持措施？")
+    assert focus.figure
+    assert "figure" not in focus_misses(focus, "政策从七大维度提出支持措施。")
+    assert "figure" in focus_misses(focus, "政策提出支持措施。")
+
+
+def test_anchors_only_bind_when_a_value_is_asked() -> None:
+    anchors = (("日月光",),)
+    assert question_focus("日月光2024年的营业收入是多少？", anchors).anchors == anchors
+    assert question_focus("日月光推出了什么封装平台？", anchors).anchors == ()
+
+
+def test_anchor_alternatives_match_tokens_or_chinese_substrings() -> None:
+    focus = question_focus("What was ASE's revenue in 2024?", (("ase", "日月光"),))
+    window = "2024年日月光营收为185亿美元。"
+    assert focus_misses(focus, window, passage_tokens=set(), passage_text=window) == ()
+    other = "2024年长电科技营收为359亿元。"
+    assert focus_misses(focus, other, passage_tokens=set(), passage_text=other) == ("name ase",)
+
+
+def test_rare_anchors_keep_names_and_drop_common_words() -> None:
+    df = {"盛合晶微": 3, "大约": 2, "营业收入": 40, "ase": 1, "market": 2, "手里": 0}.get
+    general = {"大约": 3858}.get
+
+    def count(t: str) -> int:
+        return df(t) or 0
+
+    def common(t: str) -> int:
+        return general(t) or 0
+
+    question = "盛合晶微大约 手里 营业收入 ASE market"
+    tokens = ["盛合晶微", "晶微", "大约", "手里", "营业收入", "ase", "market"]
+    # 晶微 has no frequency here (0 passages), 手里 neither; market is lower-case English.
+    assert rare_anchors(question, tokens, count, common, max_df=12) == ("盛合晶微", "ase")
+
+
+def test_candidates_behind_a_near_miss_rank_lower() -> None:
+    lines = [
+        "2023年，通富微电的市场份额为7.9%，位居全球第四。",
+        "公司持续推进先进封装布局。",
+        "其客户覆盖全球多家龙头企业。",
+        "2024年，通富微电营业收入为238.8亿元。",
+    ]
+    cands = candidates_for("2024年通富微电的营业收入是多少？", [hit("\n".join(lines), 1)])
+    share, revenue = cands[0], cands[-1]
+    assert set(share.misses) == {"revenue", "year 2024"} and not revenue.misses
+    assert cheap_score(revenue) > cheap_score(share)
+
+
+def test_list_questions_quote_the_items_after_a_lead_in() -> None:
+    text = "封装工艺分为0级到3级共四个等级。\n0级为晶圆切割。\n1级为芯片级封装。"
+    hits = [hit(text, 1)]
+    best = candidates_for("封装的0级到3级分别是什么？", hits)[0]
+    picked = _with_list_items([(1, best.text)], best, hits)
+    assert [t for _, t in picked] == [
+        "封装工艺分为0级到3级共四个等级。",
+        "0级为晶圆切割。",
+        "1级为芯片级封装。",
+    ]
