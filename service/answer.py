@@ -206,14 +206,13 @@ class AnswerPipeline:
         text = self._generator(backend).complete(
             rewrite_messages(history[-6:], question), GenerationOptions(max_tokens=80)
         )
-        text = text.strip().splitlines()[0].strip() if text.strip() else ""
-        return text or question
+        return _first_line(text) or question
 
     def _translate_uncached(self, backend: str, question: str) -> str:
         text = self._generator(backend).complete(
             translate_messages(question), GenerationOptions(max_tokens=80)
         )
-        return text.strip().splitlines()[0].strip() if text.strip() else ""
+        return _first_line(text)
 
     # -- answering ----------------------------------------------------------------------
     def answer(
@@ -422,6 +421,12 @@ def _is_refusal(text: str) -> bool:
         "资料中没有找到相关信息",
         "The documents do not contain this information",
     }
+
+
+def _first_line(completion: str) -> str:
+    # Small models add a second line of commentary to a rewrite or a translation.
+    text = completion.strip()
+    return text.splitlines()[0].strip() if text else ""
 
 
 def _ms(since: float) -> float:

@@ -148,9 +148,7 @@ def rare_anchors(
     are left out: mostly the question's own wording (手里, 握有). A token inside a longer
     anchor (晶微 in 盛合晶微) adds nothing.
     """
-    cased = {
-        w.lower() for w in _LATIN_WORD.findall(question) if w != w.lower() or _DIGIT.search(w)
-    }
+    cased = {w.lower() for w in _LATIN_WORD.findall(question) if w != w.lower() or _DIGIT.search(w)}
     picked = []
     for t in dict.fromkeys(tokens):
         if len(t) < 2 or not 0 < document_frequency(t) <= max_df:
@@ -174,9 +172,7 @@ def focus_misses(
     misses: list[str] = [
         f"name {group[0]}"
         for group in focus.anchors
-        if not any(
-            a in passage_tokens or (not a.isascii() and a in passage_text) for a in group
-        )
+        if not any(a in passage_tokens or (not a.isascii() and a in passage_text) for a in group)
     ]
     for name in focus.families:
         if not re.search(_FAMILIES[name][1], window, re.I):
@@ -187,7 +183,9 @@ def focus_misses(
     return tuple(misses)
 
 
-_CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]+[个座家项颗片台年倍成大类种名人条批%]")
+_CHINESE_NUMERAL = re.compile(
+    r"[一二两三四五六七八九十百千万亿]+[个座家项颗片台年倍成大类种名人条批%]"
+)
 
 
 def _has_chinese_numeral(text: str) -> bool:
