@@ -19,6 +19,7 @@ from ingest.errors import BadInput
 from service.answer_check import rare_anchors
 from service.citations import attach_best_citation, renumber, repair_citations
 from service.grounding import ground_answer
+from service.injection import inert_links
 from service.language import answer_language_ok, detect_language
 from service.llm.base import GenerationOptions, Generator, Message
 from service.llm.extractive import ExtractedAnswer, ExtractiveAnswerer
@@ -322,7 +323,7 @@ class AnswerPipeline:
 
     def _finish_generated(self, prepared: Prepared, raw: str, backend: str) -> Answer:
         shown = prepared.hits[: self.config.llm_passages]
-        text, used = repair_citations(raw.strip(), len(shown))
+        text, used = repair_citations(inert_links(raw.strip()), len(shown))
         if _is_refusal(text) or not text:
             return self._refusal(prepared, backend)
         if not used:

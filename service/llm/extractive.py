@@ -30,6 +30,7 @@ from index.keyword import tokenize
 from index.retriever import Hit
 from ingest.sentences import split_sentences
 from service.answer_check import Focus, focus_misses, question_focus
+from service.injection import looks_like_instruction
 from service.language import cjk_share
 from service.results import Language
 
@@ -215,6 +216,8 @@ def candidates_for(
             if text in seen:  # chunks overlap by a sentence
                 continue
             seen.add(text)
+            if looks_like_instruction(text):
+                continue  # planted for a model to obey; never an answer (injection.py)
             tokens = set(tokenize(text))
             keyword = sum(w for t, w in weights.items() if t in tokens) / total
             number = len(q_numbers & tokens) / len(q_numbers) if q_numbers else 0.0
