@@ -23,14 +23,8 @@ from rich.progress import (
 from rich.table import Table
 
 from evals.dataset import load_eval_set
-from evals.run import (
-    answer_summary,
-    answer_table,
-    retrieval_table,
-    run_answers,
-    run_retrieval,
-    write_reports,
-)
+from evals.report import build_report, report_markdown, write_report
+from evals.run import run_answers, run_retrieval
 from index.retriever import MODES, Mode
 from ingest.errors import BadInput, IndexMismatch, NotFound, XinDaError
 from ingest.pipeline import Skipped, chunk_files, collect_files
@@ -229,49 +223,68 @@ def eval_command(
     ] = "",
 ) -> None:
     """Run an eval set: retrieval recall@1/5/10 and MRR; with --llm also answer accuracy,
-    refusals, citation validity and language; writes report.json and report.md."""
+    refusals, citation validity/support, language and latency per stage; writes
+    report.json, report.md and report.png to --out."""
     settings = _settings()
     with _errors_to_exit():
+        backends = [b.strip() for b in llm.split(",") if b.strip()]
         items = load_eval_set(eval_set)
         if split != "all":
             items = [i for i in items if i.split == split]
         if not items:
             raise BadInput(f"no items in split {split!r} of {eval_set}")
         retriever = make_retriever(settings)
-        reports = []
         pipeline = make_pipeline(settings, lambda: retriever)
+        retrieval = []
         with _progress_bar() as bar:
             for mode in modes.split(","):
-                reports.append(
-                    run_retrieval(items, retriever, _mode(mode.strip()), _RichProgress(bar))
-                )
+                report = run_retrieval(items, retriever, _mode(mode.strip()), _RichProgress(bar))
+                retrieval.append(report.to_dict())
             if translate_with:
-                reports.append(
-                    run_retrieval(
-                        items,
-                        retriever,
-                        "hybrid",
-                        _RichProgress(bar),
-                        translate_with=(pipeline, translate_with),
-                    )
+                translated = (pipeline, translate_with)
+                report = run_retrieval(
+                    items, retriever, "hybrid", _RichProgress(bar), translate_with=translated
                 )
-        summaries: dict[str, dict[str, Any]] = {}
+                retrieval.append(report.to_dict())
         records = {}
-        if llm:
-            for backend in [b.strip() for b in llm.split(",") if b.strip()]:
-                with _progress_bar() as bar:
-                    rows = run_answers(
-                        items, pipeline, backend, settings.corpus_dir, _RichProgress(bar)
-                    )
-                records[backend] = rows
-                summaries[backend] = answer_summary(rows)
-        header = f"set `{eval_set}`, split `{split}`, {len(items)} items"
-        write_reports(out_dir, reports, header, summaries, records)
-        out.print(retrieval_table(reports), markup=False, highlight=False)
-        for backend, summary in summaries.items():
-            out.print("")
-            out.print(answer_table(backend, summary), markup=False, highlight=False)
+        for backend in backends:
+            with _progress_bar() as bar:
+                records[backend] = run_answers(
+                    items, pipeline, backend, settings.corpus_dir, _RichProgress(bar)
+                )
+        meta = _eval_meta(eval_set, split, len(items), settings)
+        data = build_report(meta, retrieval, records)
+        markdown = report_markdown(data)
+        write_report(out_dir, data, markdown)
+        out.print(markdown, markup=False, highlight=False)
         out.print(f"reports written to {out_dir}/", highlight=False)
+
+
+def _eval_meta(eval_set: Path, split: str, n: int, settings: Settings) -> dict[str, Any]:
+    """What a report needs to be compared with another: set, items, settings, commit."""
+    import subprocess
+    import time
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {
+        "set": str(eval_set),
+        "split": split,
+        "items": n,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "commit": commit or None,
+        "settings": {
+            "retrieval_k": settings.retrieval_k,
+            "translate_english": settings.translate_english,
+            "refusal_support": settings.refusal_support,
+            "refusal_coverage_zh": settings.refusal_coverage_zh,
+            "refusal_coverage_en": settings.refusal_coverage_en,
+        },
+    }
 
 
 @app.command()
@@ -347,3 +360,7 @@ def main() -> None:
         err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", highlight=False)
         err.print("this is a bug in XinDa; please report it", highlight=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
