@@ -22,9 +22,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from evals.baseline import compare, comparison_markdown, load_report
 from evals.dataset import load_eval_set
+from evals.gates import check_gates, load_gates, verdict_table
 from evals.report import build_report, report_markdown, write_report
 from evals.run import run_answers, run_retrieval
+from evals.sample import DEFAULT_SEED, stratified_sample
 from index.retriever import MODES, Mode
 from ingest.errors import BadInput, IndexMismatch, NotFound, XinDaError
 from ingest.pipeline import Skipped, chunk_files, collect_files
@@ -221,6 +224,18 @@ def eval_command(
         str,
         typer.Option(help="Also measure retrieval with this LLM translating English questions."),
     ] = "",
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="Only a fixed stratified sample of N items (by language × type)."),
+    ] = None,
+    gates_file: Annotated[
+        Path | None,
+        typer.Option("--gates", help="Check the gates in this TOML file; exit 1 if one fails."),
+    ] = None,
+    baseline_file: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="A previous report.json: list the flipped questions."),
+    ] = None,
 ) -> None:
     """Run an eval set: retrieval recall@1/5/10 and MRR; with --llm also answer accuracy,
     refusals, citation validity/support, language and latency per stage; writes
@@ -228,11 +243,17 @@ def eval_command(
     settings = _settings()
     with _errors_to_exit():
         backends = [b.strip() for b in llm.split(",") if b.strip()]
+        gates = load_gates(gates_file) if gates_file else None
+        if gates is not None and not backends:
+            raise BadInput("--gates checks answer metrics: name the backends with --llm")
+        baseline = load_report(baseline_file) if baseline_file else None
         items = load_eval_set(eval_set)
         if split != "all":
             items = [i for i in items if i.split == split]
         if not items:
             raise BadInput(f"no items in split {split!r} of {eval_set}")
+        if sample is not None:
+            items = stratified_sample(items, sample)
         retriever = make_retriever(settings)
         pipeline = make_pipeline(settings, lambda: retriever)
         retrieval = []
@@ -252,15 +273,34 @@ def eval_command(
                 records[backend] = run_answers(
                     items, pipeline, backend, settings.corpus_dir, _RichProgress(bar)
                 )
-        meta = _eval_meta(eval_set, split, len(items), settings)
+        meta = _eval_meta(eval_set, split, sample, len(items), settings)
         data = build_report(meta, retrieval, records)
-        markdown = report_markdown(data)
+        verdicts = check_gates(data["headline"], gates) if gates is not None else []
+        gates_md = None
+        if gates is not None:
+            data["gates"] = [v.to_dict() for v in verdicts]
+            gates_md = verdict_table(verdicts)
+            for backend in backends:
+                if backend not in gates:
+                    gates_md += f"\n\nNo gates for {backend} in {gates_file}."
+        baseline_md = None
+        if baseline is not None:
+            comparison = compare(baseline, data, str(baseline_file))
+            data["baseline"] = comparison.to_dict()
+            baseline_md = comparison_markdown(comparison, backends)
+        markdown = report_markdown(data, gates_md, baseline_md)
         write_report(out_dir, data, markdown)
         out.print(markdown, markup=False, highlight=False)
         out.print(f"reports written to {out_dir}/", highlight=False)
+        failed = [v for v in verdicts if not v.passed]
+        if failed:
+            names = ", ".join(f"{v.backend}.{v.gate.metric}" for v in failed)
+            _fail(f"{len(failed)} gate(s) failed: {names}", 1)
 
 
-def _eval_meta(eval_set: Path, split: str, n: int, settings: Settings) -> dict[str, Any]:
+def _eval_meta(
+    eval_set: Path, split: str, sample: int | None, n: int, settings: Settings
+) -> dict[str, Any]:
     """What a report needs to be compared with another: set, items, settings, commit."""
     import subprocess
     import time
@@ -274,6 +314,8 @@ def _eval_meta(eval_set: Path, split: str, n: int, settings: Settings) -> dict[s
     return {
         "set": str(eval_set),
         "split": split,
+        "sample": sample,
+        "sample_seed": DEFAULT_SEED if sample else None,
         "items": n,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "commit": commit or None,
