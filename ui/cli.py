@@ -78,20 +78,34 @@ def _settings() -> Settings:
 
 
 class _RichProgress:
-    """Adapts a rich progress bar to the builder's Progress protocol."""
+    """Adapts a rich progress bar to the builder's Progress protocol.
+
+    Off a terminal (a CI log) rich draws the bar only when it ends, so a long stage (the
+    local LLM answering 40 questions) would print nothing for many minutes; there a plain
+    line is written at every tenth of the way instead.
+    """
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.task: TaskID | None = None
+        self.lines = not progress.console.is_terminal
+        self.description, self.total, self.done = "", 0, 0
 
     def start(self, description: str, total: int) -> None:
         if self.task is not None:
             self.progress.update(self.task, visible=False)
         self.task = self.progress.add_task(description, total=total)
+        self.description, self.total, self.done = description, total, 0
 
     def advance(self, steps: int = 1) -> None:
         if self.task is not None:
             self.progress.advance(self.task, steps)
+        before, self.done = self.done, self.done + steps
+        if self.lines and self.total and self.done < self.total:
+            if self.done * 10 // self.total > before * 10 // self.total:
+                self.progress.console.print(
+                    f"{self.description} {self.done}/{self.total}", highlight=False
+                )
 
 
 def _progress_bar() -> Progress:
@@ -319,13 +333,8 @@ def _eval_meta(
         "items": n,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "commit": commit or None,
-        "settings": {
-            "retrieval_k": settings.retrieval_k,
-            "translate_english": settings.translate_english,
-            "refusal_support": settings.refusal_support,
-            "refusal_coverage_zh": settings.refusal_coverage_zh,
-            "refusal_coverage_en": settings.refusal_coverage_en,
-        },
+        # Every setting but the secrets, so two reports show what differed between runs.
+        "settings": {k: v for k, v in settings.model_dump(mode="json").items() if "key" not in k},
     }
 
 
