@@ -8,7 +8,7 @@ STAMP := $(VENV)/.xinda-installed
 # Every install goes through the constraints file, so pip never picks another torch.
 PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c requirements/constraints.txt
 
-.PHONY: setup run test lint bench eval clean
+.PHONY: setup run test eval-gates lint bench eval clean
 
 E5_DIR := $(XINDA_HOME)/models/multilingual-e5-small
 
@@ -34,8 +34,27 @@ run: setup
 	@echo "==> serving on http://127.0.0.1:8000 (API docs at /docs)"
 	XINDA_LLM=$${XINDA_LLM:-local} $(BIN)/xinda serve
 
+# `make test`: the test suite, then the evals with their CI gates (evals/gates.toml). The
+# extractive backend answers the whole test split; the local LLM (about 15-25 s a question
+# on 2 cores) a fixed stratified sample of it, XINDA_EVAL_LLM_SAMPLE items.
+XINDA_EVAL_LLM_SAMPLE ?= 40
+EVAL_GATED := $(BIN)/xinda eval --split test --gates evals/gates.toml
+
 test: setup
 	$(BIN)/python -m pytest -q
+	@$(MAKE) --no-print-directory eval-gates
+
+# Both evals run even when the first fails a gate, so one log shows every verdict; the
+# target fails when either does. Reports: eval-report/{extractive,local}/report.{json,md,png}.
+eval-gates: setup
+	$(BIN)/xinda ingest
+	@status=0; \
+	echo "==> eval, extractive backend, test split"; \
+	$(EVAL_GATED) --llm extractive --out eval-report/extractive || status=1; \
+	echo "==> eval, local LLM, stratified sample of $(XINDA_EVAL_LLM_SAMPLE) test items"; \
+	$(EVAL_GATED) --llm local --translate-with local --sample $(XINDA_EVAL_LLM_SAMPLE) \
+		--out eval-report/local || status=1; \
+	exit $$status
 
 lint: setup
 	$(BIN)/ruff check ingest index service ui evals tests

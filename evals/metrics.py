@@ -1,7 +1,12 @@
-"""Eval metrics as pure functions: retrieval recall@k and MRR, grouped by language/type."""
+"""Eval metrics as pure functions: retrieval recall@k and MRR, answer matching, citation
+checks, shares and percentiles."""
 
 from __future__ import annotations
 
+import html
+import math
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -60,20 +65,39 @@ def grouped(
     return {name: retrieval_scores(r) for name, r in sorted(groups.items())}
 
 
+# Citation markers are not part of what the answer says: "3[1]" must not match a gold "31".
+_MARKER = re.compile(r"\[\^?\d+\]|【\d+】")
+
+
 def answer_correct(item: EvalItem, answer: str, refused: bool) -> bool:
-    """An answerable item is right when not refused and any gold string is in the answer."""
+    """An answerable item is right when not refused and any gold string occurs in the answer,
+    both folded by `normalise_for_match` (width, case, spaces, punctuation, thousands
+    separators) and the answer's citation markers removed."""
     if not item.answerable or refused:
         return False
-    text = normalise_for_match(answer)
-    return any(normalise_for_match(gold) in text for gold in item.answers)
+    text = normalise_for_match(_MARKER.sub(" ", answer))
+    golds = (normalise_for_match(gold) for gold in item.answers)
+    # A gold string of punctuation alone folds to "" and would match every answer.
+    return any(gold and gold in text for gold in golds)
+
+
+def share(flags: Iterable[bool]) -> float | None:
+    """The share of true flags; None for no flags (a metric with nothing to measure)."""
+    values = list(flags)
+    return sum(values) / len(values) if values else None
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The nearest-rank q-th percentile (0 < q <= 100); None for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 def squash_markup(text: str) -> str:
     """Text with whitespace, markup and formatting characters removed (for line checks)."""
-    import html
-    import re
-    import unicodedata
-
     text = html.unescape(re.sub(r"<[^<>]*>", "", text))
     for command, symbol in ((r"\times", "×"), (r"\mu", "μ"), (r"\cdot", "·")):
         text = text.replace(command, symbol)
@@ -84,5 +108,7 @@ def squash_markup(text: str) -> str:
 
 def citation_lines_hold_text(text: str, file_lines: Sequence[str], start: int, end: int) -> bool:
     """Every line of a cited passage occurs within lines start..end of its source file."""
+    if not 1 <= start <= end <= len(file_lines):
+        return False
     span = squash_markup("".join(file_lines[start - 1 : end]))
     return all(squash_markup(part) in span for part in text.split("\n"))

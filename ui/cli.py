@@ -22,15 +22,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from evals.baseline import compare, comparison_markdown, load_report
 from evals.dataset import load_eval_set
-from evals.run import (
-    answer_summary,
-    answer_table,
-    retrieval_table,
-    run_answers,
-    run_retrieval,
-    write_reports,
-)
+from evals.gates import check_gates, load_gates, verdict_table
+from evals.report import build_report, report_markdown, write_report
+from evals.run import run_answers, run_retrieval
+from evals.sample import DEFAULT_SEED, stratified_sample
 from index.retriever import MODES, Mode
 from ingest.errors import BadInput, IndexMismatch, NotFound, XinDaError
 from ingest.pipeline import Skipped, chunk_files, collect_files
@@ -81,20 +78,34 @@ def _settings() -> Settings:
 
 
 class _RichProgress:
-    """Adapts a rich progress bar to the builder's Progress protocol."""
+    """Adapts a rich progress bar to the builder's Progress protocol.
+
+    Off a terminal (a CI log) rich draws the bar only when it ends, so a long stage (the
+    local LLM answering 40 questions) would print nothing for many minutes; there a plain
+    line is written at every tenth of the way instead.
+    """
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.task: TaskID | None = None
+        self.lines = not progress.console.is_terminal
+        self.description, self.total, self.done = "", 0, 0
 
     def start(self, description: str, total: int) -> None:
         if self.task is not None:
             self.progress.update(self.task, visible=False)
         self.task = self.progress.add_task(description, total=total)
+        self.description, self.total, self.done = description, total, 0
 
     def advance(self, steps: int = 1) -> None:
         if self.task is not None:
             self.progress.advance(self.task, steps)
+        before, self.done = self.done, self.done + steps
+        if self.lines and self.total and self.done < self.total:
+            if self.done * 10 // self.total > before * 10 // self.total:
+                self.progress.console.print(
+                    f"{self.description} {self.done}/{self.total}", highlight=False
+                )
 
 
 def _progress_bar() -> Progress:
@@ -227,51 +238,104 @@ def eval_command(
         str,
         typer.Option(help="Also measure retrieval with this LLM translating English questions."),
     ] = "",
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="Only a fixed stratified sample of N items (by language × type)."),
+    ] = None,
+    gates_file: Annotated[
+        Path | None,
+        typer.Option("--gates", help="Check the gates in this TOML file; exit 1 if one fails."),
+    ] = None,
+    baseline_file: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="A previous report.json: list the flipped questions."),
+    ] = None,
 ) -> None:
     """Run an eval set: retrieval recall@1/5/10 and MRR; with --llm also answer accuracy,
-    refusals, citation validity and language; writes report.json and report.md."""
+    refusals, citation validity/support, language and latency per stage; writes
+    report.json, report.md and report.png to --out."""
     settings = _settings()
     with _errors_to_exit():
+        backends = [b.strip() for b in llm.split(",") if b.strip()]
+        gates = load_gates(gates_file) if gates_file else None
+        if gates is not None and not backends:
+            raise BadInput("--gates checks answer metrics: name the backends with --llm")
+        baseline = load_report(baseline_file) if baseline_file else None
         items = load_eval_set(eval_set)
         if split != "all":
             items = [i for i in items if i.split == split]
         if not items:
             raise BadInput(f"no items in split {split!r} of {eval_set}")
+        if sample is not None:
+            items = stratified_sample(items, sample)
         retriever = make_retriever(settings)
-        reports = []
         pipeline = make_pipeline(settings, lambda: retriever)
+        retrieval = []
         with _progress_bar() as bar:
             for mode in modes.split(","):
-                reports.append(
-                    run_retrieval(items, retriever, _mode(mode.strip()), _RichProgress(bar))
-                )
+                report = run_retrieval(items, retriever, _mode(mode.strip()), _RichProgress(bar))
+                retrieval.append(report.to_dict())
             if translate_with:
-                reports.append(
-                    run_retrieval(
-                        items,
-                        retriever,
-                        "hybrid",
-                        _RichProgress(bar),
-                        translate_with=(pipeline, translate_with),
-                    )
+                translated = (pipeline, translate_with)
+                report = run_retrieval(
+                    items, retriever, "hybrid", _RichProgress(bar), translate_with=translated
                 )
-        summaries: dict[str, dict[str, Any]] = {}
+                retrieval.append(report.to_dict())
         records = {}
-        if llm:
-            for backend in [b.strip() for b in llm.split(",") if b.strip()]:
-                with _progress_bar() as bar:
-                    rows = run_answers(
-                        items, pipeline, backend, settings.corpus_dir, _RichProgress(bar)
-                    )
-                records[backend] = rows
-                summaries[backend] = answer_summary(rows)
-        header = f"set `{eval_set}`, split `{split}`, {len(items)} items"
-        write_reports(out_dir, reports, header, summaries, records)
-        out.print(retrieval_table(reports), markup=False, highlight=False)
-        for backend, summary in summaries.items():
-            out.print("")
-            out.print(answer_table(backend, summary), markup=False, highlight=False)
+        for backend in backends:
+            with _progress_bar() as bar:
+                records[backend] = run_answers(
+                    items, pipeline, backend, settings.corpus_dir, _RichProgress(bar)
+                )
+        meta = _eval_meta(eval_set, split, sample, len(items), settings)
+        data = build_report(meta, retrieval, records)
+        verdicts = check_gates(data["headline"], gates) if gates is not None else []
+        gates_md = None
+        if gates is not None:
+            data["gates"] = [v.to_dict() for v in verdicts]
+            gates_md = verdict_table(verdicts)
+            for backend in backends:
+                if backend not in gates:
+                    gates_md += f"\n\nNo gates for {backend} in {gates_file}."
+        baseline_md = None
+        if baseline is not None:
+            comparison = compare(baseline, data, str(baseline_file))
+            data["baseline"] = comparison.to_dict()
+            baseline_md = comparison_markdown(comparison, backends)
+        markdown = report_markdown(data, gates_md, baseline_md)
+        write_report(out_dir, data, markdown)
+        out.print(markdown, markup=False, highlight=False)
         out.print(f"reports written to {out_dir}/", highlight=False)
+        failed = [v for v in verdicts if not v.passed]
+        if failed:
+            names = ", ".join(f"{v.backend}.{v.gate.metric}" for v in failed)
+            _fail(f"{len(failed)} gate(s) failed: {names}", 1)
+
+
+def _eval_meta(
+    eval_set: Path, split: str, sample: int | None, n: int, settings: Settings
+) -> dict[str, Any]:
+    """What a report needs to be compared with another: set, items, settings, commit."""
+    import subprocess
+    import time
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {
+        "set": str(eval_set),
+        "split": split,
+        "sample": sample,
+        "sample_seed": DEFAULT_SEED if sample else None,
+        "items": n,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "commit": commit or None,
+        # Every setting but the secrets, so two reports show what differed between runs.
+        "settings": {k: v for k, v in settings.model_dump(mode="json").items() if "key" not in k},
+    }
 
 
 @app.command()
@@ -347,3 +411,7 @@ def main() -> None:
         err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", highlight=False)
         err.print("this is a bug in XinDa; please report it", highlight=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
