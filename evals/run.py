@@ -24,6 +24,7 @@ from evals.metrics import (
 from evals.summary import STAGES, AnswerRecord
 from index.progress import NoProgress, Progress
 from index.retriever import HybridRetriever, Mode
+from ingest.errors import BackendTimeout, BackendUnavailable, Overloaded
 from service.answer import AnswerPipeline
 from service.language import answer_language_ok
 from service.results import Answer, Language
@@ -133,6 +134,20 @@ def score_answer(
     )
 
 
+def failed_answer(item: EvalItem, error: str) -> AnswerRecord:
+    """The record of an item whose answer failed: wrong, unrefused, nothing cited."""
+    return AnswerRecord(
+        item=item,
+        answer="",
+        refused=False,
+        correct=False,
+        language_ok=False,
+        citations_valid=True,
+        citation_supports=False,
+        error=error,
+    )
+
+
 def file_lines_reader(corpus_dir: Path) -> Callable[[str], Sequence[str]]:
     """`lines_of(source)`: the lines of a corpus file as an editor numbers them (cached);
     no lines for a file that is not there, so its citations count as invalid."""
@@ -162,7 +177,13 @@ def run_answers(
     records = []
     for item in items:
         started = time.perf_counter()
-        answer = pipeline.answer(item.question, backend=backend)
+        try:
+            answer = pipeline.answer(item.question, backend=backend)
+        except (BackendTimeout, BackendUnavailable, Overloaded) as exc:
+            # One slow or failed generation is a wrong answer, not a lost eval run.
+            records.append(failed_answer(item, f"{type(exc).__name__}: {exc}"))
+            progress.advance()
+            continue
         timings = {"total": (time.perf_counter() - started) * 1000, **answer.timings_ms}
         answer = replace(answer, timings_ms=timings)
         records.append(score_answer(item, answer, lines_of))

@@ -41,6 +41,7 @@ class AnswerRecord:
     citations_valid: bool
     citation_supports: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None  # the backend failed (timeout, overload): counted as wrong
 
     @property
     def right(self) -> bool:
@@ -61,6 +62,7 @@ class AnswerRecord:
             "citations_valid": self.citations_valid,
             "citation_supports": self.citation_supports,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "error": self.error,
         }
 
 
@@ -92,6 +94,7 @@ def answer_block(records: Sequence[AnswerRecord]) -> dict[str, Any]:
         "citation_validity": share(r.citations_valid for r in answered),
         "citation_support": share(r.citation_supports for r in answered if r.item.answerable),
         "language_ok": share(r.language_ok for r in records),
+        "errors": sum(r.error is not None for r in records),
         "latency_ms": stage_latency(records),
     }
 
