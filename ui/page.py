@@ -180,12 +180,11 @@ def build_page(state: ServiceState, options: PageOptions) -> gr.Blocks:
                         value=options.backends[0],
                         label="回答方式 Backend",
                         elem_id="xinda-backend",
-                        scale=2,
                     )
-                    k = gr.Slider(
-                        1, 20, value=options.k, step=1, label="检索段落数 Passages (k)", scale=2
+                    k = gr.Slider(1, 20, value=options.k, step=1, label="检索段落数 Passages (k)")
+                    clear_button = gr.Button(
+                        "清空对话 Clear chat", size="sm", variant="stop", scale=0, min_width=120
                     )
-                    clear_button = gr.Button("清空对话 Clear chat", size="sm", scale=1)
                 with gr.Accordion("添加文档 Add a document", open=False, elem_id="xinda-upload"):
                     if not options.uploads_enabled:
                         gr.Markdown(

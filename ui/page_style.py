@@ -27,8 +27,8 @@ CSS: Final = """
 .xinda-empty { color: var(--body-text-color-subdued); padding: 0.5rem 0.25rem; }
 .xinda-empty p { margin: 0 0 0.5rem; }
 .xinda-turn { display: flex; flex-direction: column; gap: 0.55rem; }
-.xinda-question { font-weight: 600; padding: 0.1rem 0.25rem; }
-.xinda-question::before { content: "Q · "; color: var(--color-accent); }
+.xinda-asked { font-weight: 600; padding: 0.1rem 0.25rem; }
+.xinda-asked::before { content: "Q · "; color: var(--color-accent); }
 .xinda-status { color: var(--body-text-color-subdued); font-style: italic; }
 .xinda-refused-note, .xinda-refused { border-left: 4px solid #d97706;
   background: rgba(217, 119, 6, 0.08); padding: 0.5rem 0.75rem; border-radius: 6px; }

@@ -198,7 +198,7 @@ def _hit_cards(
 
 def _turn_section(turn: Turn) -> str:
     labels = LABELS[turn.language]
-    body = [f'<div class="xinda-question">{escape(turn.question)}</div>']
+    body = [f'<div class="xinda-asked">{escape(turn.question)}</div>']
     if turn.refused or not turn.citations:
         body.append(f'<div class="xinda-refused-note">{labels["refused_panel"]}</div>')
         body.append(_hit_cards(turn.number, turn.hits, turn.language, open_first=True))
@@ -226,7 +226,7 @@ def _turn_section(turn: Turn) -> str:
 
 def _pending_section(pending: Pending) -> str:
     labels = LABELS[pending.language]
-    body = [f'<div class="xinda-question">{escape(pending.question)}</div>']
+    body = [f'<div class="xinda-asked">{escape(pending.question)}</div>']
     if pending.hits is None:
         body.append(f'<div class="xinda-status">{labels["searching"]}</div>')
     else:
