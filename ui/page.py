@@ -76,7 +76,7 @@ class UploadProgress:
         self.bar((self.done, self.total), desc=self.description)
 
 
-Outputs = tuple[Any, str, list[Turn], str]  # chat messages, sources panel, turns, textbox
+Outputs = tuple[Any, Any, Any, Any]  # chat messages, sources panel, turns, question box
 
 
 def build_page(state: ServiceState, options: PageOptions) -> gr.Blocks:
@@ -86,16 +86,24 @@ def build_page(state: ServiceState, options: PageOptions) -> gr.Blocks:
         question = (question or "").strip()
         turns = list(turns or [])
         if not question:
-            yield chat_messages(turns), sources_panel(turns), turns, ""
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         language = detect_language(question)
         pending = Pending(len(turns) + 1, question, language)
         shown = [*chat_messages(turns), {"role": "user", "content": escape(question)}]
 
-        def view(assistant: str, panel: str) -> Outputs:
-            return [*shown, {"role": "assistant", "content": assistant}], panel, turns, ""
+        # Later updates leave the question box alone: the user may type the next question
+        # while this answer streams in.
+        def view(assistant: str, panel: Any = None) -> Outputs:
+            chat = [*shown, {"role": "assistant", "content": assistant}]
+            return chat, gr.skip() if panel is None else panel, gr.skip(), gr.skip()
 
-        yield view(streaming_html("", language, retrieved=False), sources_panel(turns, pending))
+        yield (
+            view(streaming_html("", language, retrieved=False))[0],
+            sources_panel(turns, pending),
+            gr.skip(),
+            "",
+        )
         text = ""
         try:
             events = state.answer_events(
@@ -110,13 +118,10 @@ def build_page(state: ServiceState, options: PageOptions) -> gr.Blocks:
                     )
                 elif event.event == "token":
                     text += event.data["text"]
-                    yield view(
-                        streaming_html(text, language, retrieved=True),
-                        sources_panel(turns, pending),
-                    )
+                    yield view(streaming_html(text, language, retrieved=True))
                 elif event.event == "done":
                     turns = [*turns, Turn.from_answer(pending.number, event.data["answer"])]
-                    yield chat_messages(turns), sources_panel(turns), turns, ""
+                    yield chat_messages(turns), sources_panel(turns), turns, gr.skip()
         except XinDaError as exc:
             yield view(error_html(str(exc), language), sources_panel(turns, pending))
         except Exception:  # a bug: a line in the chat, the traceback in the server log
