@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml requirements/base.in requirements/llm.in requirements/d
 
 run: setup
 	$(BIN)/xinda ingest
-	@echo "==> serving on http://127.0.0.1:8000 (API docs at /docs)"
+	@echo "==> serving the chat on http://127.0.0.1:8000/ui/ (API docs at /docs)"
 	XINDA_LLM=$${XINDA_LLM:-local} $(BIN)/xinda serve
 
 # `make test`: the test suite, then the evals with their CI gates (evals/gates.toml). The

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import threading
@@ -22,14 +21,10 @@ from index.artifacts import open_retriever
 from index.retriever import HybridRetriever
 from index.versions import VersionStore
 from ingest.errors import BadInput, XinDaError
-from ingest.isolated import parse_isolated
-from ingest.load import SUPPORTED_EXTENSIONS, safe_name
 from service.answer import EXTRACTIVE, AnswerPipeline, StreamEvent
+from service.documents import add_document, check_api_key, upload_name
 from service.errors import (
-    Forbidden,
     PayloadTooLarge,
-    Unauthorized,
-    UnsupportedMedia,
     error_response,
     install_error_handlers,
     status_for,
@@ -79,6 +74,29 @@ class ServiceState:
                 self._version = version.version_id
             return self._retriever
 
+    def answer_events(
+        self,
+        question: str,
+        backend: str | None,
+        history: list[Message],
+        k: int | None,
+    ) -> Iterator[StreamEvent]:
+        """The pipeline's events for one question; a generating backend takes a queue place
+        now (so a full queue is a 429 before any stream starts) and frees it when done."""
+        backend = backend or self.settings.llm
+        generating = backend != EXTRACTIVE
+        if generating:
+            self.queue.acquire()
+
+        def events() -> Iterator[StreamEvent]:
+            try:
+                yield from self.pipeline.stream(question, k=k, backend=backend, history=history)
+            finally:
+                if generating:
+                    self.queue.release()
+
+        return events()
+
 
 def _state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.xinda
@@ -90,13 +108,7 @@ StateDep = Annotated[ServiceState, Depends(_state)]
 
 def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
     """Document routes need `X-API-Key`; compared in constant time; off without a key."""
-    expected = request.app.state.xinda.settings.api_key
-    if not expected:
-        raise Forbidden("document routes are disabled: set XINDA_API_KEY to enable them")
-    if not x_api_key:
-        raise Unauthorized("missing X-API-Key header")
-    if not hmac.compare_digest(x_api_key.encode(), expected.encode()):
-        raise Forbidden("wrong API key")
+    check_api_key(request.app.state.xinda.settings.api_key, x_api_key)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -108,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Cited answers from Chinese semiconductor-industry documents.",
     )
     app.state.xinda = ServiceState(settings)
+    # Path prefixes whose bodies may be as large as an upload; a face mounted on this app
+    # (the web UI) adds its own upload route here.
+    app.state.upload_paths = ("/v1/documents",)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -121,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def limits_and_ids(request: Request, call_next: Callable[..., Any]) -> Response:
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
         limit = settings.max_upload_mb * 1024 * 1024 + 64 * 1024
-        if not request.url.path.startswith("/v1/documents"):
+        if not request.url.path.startswith(app.state.upload_paths):
             limit = MAX_JSON_BYTES
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
@@ -171,7 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def ask(body: AskRequest, state: StateDep) -> Any:
         """Answer with citations; `stream: true` answers as server-sent events."""
         history = [Message(t.role, t.content) for t in body.history]
-        events = _answer_events(state, body.question, body.llm, history, body.k)
+        events = state.answer_events(body.question, body.llm, history, body.k)
         if body.stream:
             return EventSourceResponse(_sse(events), ping=15)
         return (await _final_answer(events)).to_dict()
@@ -184,7 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise BadInput("the last message must be a user message")
         question = turns[-1].content or ""
         history = [Message(m.role, m.content or "") for m in turns[:-1]]  # type: ignore[arg-type]
-        events = _answer_events(state, question, None, history, None)
+        events = state.answer_events(question, None, history, None)
         created = int(time.time())
         completion_id = "chatcmpl-" + uuid.uuid4().hex[:20]
         if body.stream:
@@ -222,30 +237,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state: StateDep, file: Annotated[UploadFile, File()]
     ) -> dict[str, Any]:
         """Parse an upload in a child process, index it as a new version, switch."""
-        name = safe_name(file.filename or "upload")
-        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        if suffix not in SUPPORTED_EXTENSIONS:
-            raise UnsupportedMedia(
-                f"unsupported file type {suffix or '(none)'}; XinDa reads "
-                + ", ".join(sorted(SUPPORTED_EXTENSIONS))
-            )
+        name = upload_name(file.filename or "upload")  # 415 before reading the body
         limit = state.settings.max_upload_mb * 1024 * 1024
         data = await file.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"file over {state.settings.max_upload_mb} MB")
-        if not data:
-            raise BadInput("empty file")
-        settings = state.settings
-        chunked = await run_in_threadpool(parse_isolated, data, name, settings.chunk_settings)
-        builder = make_builder(settings)
-        version = await run_in_threadpool(builder.add_documents, [chunked])
-        doc = chunked.document
+        added = await run_in_threadpool(add_document, state.settings, data, name)
         return {
             "document": DocumentInfo(
-                doc_id=doc.doc_id, source=doc.source, title=doc.title, chunks=len(chunked.chunks)
+                doc_id=added.doc_id, source=added.source, title=added.title, chunks=added.chunks
             ),
-            "version": version.version_id,
-            "chunks_in_index": int(version.manifest["counts"]["chunks"]),
+            "version": added.version,
+            "chunks_in_index": added.chunks_in_index,
         }
 
     @app.delete(
@@ -263,30 +266,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 _END = object()
-
-
-def _answer_events(
-    state: ServiceState,
-    question: str,
-    backend: str | None,
-    history: list[Message],
-    k: int | None,
-) -> Iterator[StreamEvent]:
-    """The pipeline's events for one question; a generating backend takes a queue place
-    now (so a full queue is a 429 before any stream starts) and frees it when done."""
-    backend = backend or state.settings.llm
-    generating = backend != EXTRACTIVE
-    if generating:
-        state.queue.acquire()
-
-    def events() -> Iterator[StreamEvent]:
-        try:
-            yield from state.pipeline.stream(question, k=k, backend=backend, history=history)
-        finally:
-            if generating:
-                state.queue.release()
-
-    return events()
 
 
 async def _final_answer(events: Iterator[StreamEvent]) -> Answer:

@@ -373,15 +373,21 @@ def serve(
     host: Annotated[str, typer.Option(help="Address (default: XINDA_HOST).")] = "",
     port: Annotated[int, typer.Option(help="Port (default: XINDA_PORT).")] = 0,
 ) -> None:
-    """Serve the HTTP API (and the web UI at /ui) with uvicorn."""
+    """Serve the HTTP API and the web UI (at /ui) with uvicorn."""
     import uvicorn
 
-    from service.api import create_app
+    from ui.web import UI_PATH, create_server_app
 
     settings = _settings()
     with _errors_to_exit():
-        app_ = create_app(settings)
-        uvicorn.run(app_, host=host or settings.host, port=port or settings.port, log_level="info")
+        app_ = create_server_app(settings)
+        host, port = host or settings.host, port or settings.port
+        shown = f"[{host}]" if ":" in host else host
+        out.print(
+            f"XinDa: chat at http://{shown}:{port}{UI_PATH}/ · API docs at http://{shown}:{port}/docs",
+            highlight=False,
+        )
+        uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 def _cached(factory: Callable[[], T]) -> Callable[[], T]:
