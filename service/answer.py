@@ -202,8 +202,13 @@ class AnswerPipeline:
 
     def _standalone(self, question: str, history: Sequence[Message], backend: str) -> str:
         if backend == EXTRACTIVE:
+            # Without a model to rewrite it, a follow-up borrows the previous question's
+            # words; a question that stands on its own keeps its own (so a new topic in
+            # the same chat is not searched with the old one's terms).
             previous = [m.content for m in history if m.role == "user"]
-            return f"{previous[-1]} {question}" if previous else question
+            if previous and looks_like_follow_up(question):
+                return f"{previous[-1]} {question}"
+            return question
         text = self._generator(backend).complete(
             rewrite_messages(history[-6:], question), GenerationOptions(max_tokens=80)
         )
@@ -422,6 +427,22 @@ def _is_refusal(text: str) -> bool:
         "资料中没有找到相关信息",
         "The documents do not contain this information",
     }
+
+
+_FOLLOW_UP = re.compile(
+    r"^(?:那|那么|那它|还有|另外|此外|同时|而|和|与|它|它们|其|该|这|这个|这些|那个|那些)|"
+    r"[它其]|这家|该公司|这项|那家|上述|前者|后者|"
+    r"^(?:and|what about|how about|also|then)\b|\b(?:it|its|they|their|them|this|that|these|"
+    r"those|the company|the same)\b",
+    re.IGNORECASE,
+)
+FOLLOW_UP_CHARS = 12  # a question this short leans on the conversation ("市场规模呢？")
+
+
+def looks_like_follow_up(question: str) -> bool:
+    """Whether a question leans on the one before (a pronoun, "那…呢", or very short)."""
+    text = question.strip()
+    return len(text) <= FOLLOW_UP_CHARS or text.endswith("呢？") or bool(_FOLLOW_UP.search(text))
 
 
 def _first_line(completion: str) -> str:

@@ -96,3 +96,12 @@ def test_list_questions_quote_the_items_after_a_lead_in() -> None:
         "0级为晶圆切割。",
         "1级为芯片级封装。",
     ]
+
+
+def test_follow_up_detection() -> None:
+    from service.answer import looks_like_follow_up
+
+    assert looks_like_follow_up("那它的市场规模呢？")
+    assert looks_like_follow_up("What about its market size?")
+    assert not looks_like_follow_up("台积电2024年的先进封装营收是多少？")
+    assert not looks_like_follow_up("What is a chiplet?")
