@@ -236,6 +236,10 @@ class VersionStore:
         current = self.current_id()
         for tmp in folder.glob(".tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
+        # A writer killed between writing the new pointer and renaming it leaves this
+        # behind; callers hold the writer lock, so no live writer owns one.
+        for pointer in self.root.glob(f".{CURRENT}.*"):
+            pointer.unlink(missing_ok=True)
         versions = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
         for old in versions[:-keep] if keep else versions:
             if old.name != current:
