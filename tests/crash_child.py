@@ -17,8 +17,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import index.versions as versions  # noqa: E402
 from hashing_embedder import HashingEmbedder  # noqa: E402
+
+import index.versions as versions  # noqa: E402
 from index.build import IndexBuilder  # noqa: E402
 from index.keyword import configure_jieba, tokenize  # noqa: E402
 from index.versions import VersionStore  # noqa: E402
