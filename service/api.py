@@ -25,6 +25,7 @@ from ingest.errors import BadInput, XinDaError
 from ingest.isolated import parse_isolated
 from ingest.load import SUPPORTED_EXTENSIONS, safe_name
 from service.answer import EXTRACTIVE, AnswerPipeline, StreamEvent
+from service.body_limit import BodySizeLimit
 from service.errors import (
     Forbidden,
     PayloadTooLarge,
@@ -117,12 +118,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-API-Key"],
         )
 
+    def body_limit(path: str) -> int:
+        if path.startswith("/v1/documents"):
+            return settings.max_upload_mb * 1024 * 1024 + 64 * 1024
+        return MAX_JSON_BYTES
+
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
+
     @app.middleware("http")
     async def limits_and_ids(request: Request, call_next: Callable[..., Any]) -> Response:
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
-        limit = settings.max_upload_mb * 1024 * 1024 + 64 * 1024
-        if not request.url.path.startswith("/v1/documents"):
-            limit = MAX_JSON_BYTES
+        limit = body_limit(request.url.path)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
             response: Response = error_response(

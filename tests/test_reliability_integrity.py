@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from hashing_embedder import HashingEmbedder
+from tiny_index import build_tiny_home, write_docs
 
 from index.build import IndexBuilder
 from index.keyword import configure_jieba
@@ -22,31 +23,16 @@ from ingest.errors import StorageError
 from service.api import create_app
 from service.errors import status_for
 from service.settings import Settings
-from service.wiring import make_builder
 
 pytestmark = pytest.mark.reliability
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = {
-    "a.md": "# 封装报告\n\n2025年，长电科技的先进封装收入达到了120亿元。\n",
-    "b.md": "# 设备报告\n\n北方华创2025年刻蚀设备出货量增长了35%。\n",
-}
-
-
-def _write_docs(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in DOCS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
 def tiny_home(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Path:
     """A XINDA_HOME indexed with the real embedder: two short documents."""
-    home = tmp_path_factory.mktemp("tiny")
-    (home / "models").symlink_to(models_dir, target_is_directory=True)
-    docs = _write_docs(tmp_path_factory.mktemp("docs"))
-    make_builder(Settings(home=home)).ingest([docs])
-    return home
+    base = tmp_path_factory.mktemp("tiny")
+    return build_tiny_home(base / "home", models_dir, base / "docs")
 
 
 def _copy(home: Path, tmp_path: Path) -> Path:
@@ -133,7 +119,7 @@ def test_another_embedders_index_is_refused(tmp_path: Path, client_for, models_d
     builder = IndexBuilder(
         store=VersionStore(home / "index"), count_tokens=len, embedder=HashingEmbedder()
     )
-    builder.ingest([_write_docs(tmp_path / "docs")])
+    builder.ingest([write_docs(tmp_path / "docs")])
     _assert_refused(client_for(home), "index built with test-hashing-bigrams (32-d)")
     cli = _xinda_search(home)
     assert cli.returncode == 2 and "index built with" in cli.stderr, cli.stderr
@@ -180,7 +166,7 @@ def test_a_full_disk_keeps_the_previous_version(small_disk: Path, tmp_path: Path
     configure_jieba(tmp_path / "cache")
     store = VersionStore(small_disk / "index")
     builder = IndexBuilder(store=store, count_tokens=len, embedder=HashingEmbedder())
-    docs = _write_docs(tmp_path / "docs")
+    docs = write_docs(tmp_path / "docs")
     builder.ingest([docs])
     before = store.current()
     line = "第{}段：中芯国际2025年的先进制程产能持续扩张，晶圆出货量同比增长。\n\n"
