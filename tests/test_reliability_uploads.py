@@ -114,7 +114,8 @@ HOSTILE_NAMES = [
 
 
 def test_upload_names_never_become_paths(server: LiveServer, home: Path, tmp_path: Path) -> None:
-    outside = {p for p in Path("/tmp").glob("xinda-escape*")} | {Path("/etc/xinda-escape.md")}
+    escapes = [Path("/tmp"), Path("/etc"), home.parent.parent]
+    outside = {p for d in escapes for p in d.glob("xinda-escape*")}
     before = _tree(home.parent)
     for n, name in enumerate(HOSTILE_NAMES):
         text = f"# 名称测试{n}\n\n2025年，测试公司{n}的晶圆良率达到了9{n}.5%。\n".encode()
@@ -127,10 +128,7 @@ def test_upload_names_never_become_paths(server: LiveServer, home: Path, tmp_pat
         assert source.startswith(("xinda-escape", "evil", "gnp")), source
     written = _tree(home.parent) - before
     assert all(str(p).startswith(str(home)) for p in written), written - {home}
-    now_outside = {p for p in Path("/tmp").glob("xinda-escape*")} | {
-        p for p in [Path("/etc/xinda-escape.md")] if p.exists()
-    }
-    assert now_outside <= outside
+    assert {p for d in escapes for p in d.glob("xinda-escape*")} == outside
 
 
 def _tree(root: Path) -> set[Path]:
