@@ -313,10 +313,12 @@ def serve(
     import uvicorn
 
     from service.api import create_app
+    from service.log_format import configure_json_logging
 
     settings = _settings()
     with _errors_to_exit():
         app_ = create_app(settings)
+        configure_json_logging()
         uvicorn.run(app_, host=host or settings.host, port=port or settings.port, log_level="info")
 
 
