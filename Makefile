@@ -8,7 +8,7 @@ STAMP := $(VENV)/.xinda-installed
 # Every install goes through the constraints file, so pip never picks another torch.
 PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c requirements/constraints.txt
 
-.PHONY: setup run test eval-gates lint bench eval clean
+.PHONY: setup run test eval-gates lint bench eval clean soak
 
 E5_DIR := $(XINDA_HOME)/models/multilingual-e5-small
 
@@ -59,6 +59,11 @@ eval-gates: setup
 lint: setup
 	$(BIN)/ruff check ingest index service ui evals tests
 	$(BIN)/mypy
+
+# A 10-minute mixed load on the XINDA_HOME index (SOAK_SECONDS, SOAK_CLIENTS to change).
+soak: setup
+	$(BIN)/xinda ingest
+	$(BIN)/python tests/soak.py
 
 bench: setup
 	$(BIN)/python -m evals.bench

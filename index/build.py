@@ -16,7 +16,7 @@ from index.progress import NoProgress, Progress
 from index.versions import DocumentRecord, IndexVersion, VersionStore
 from ingest.chunk import ChunkSettings, TokenCounter
 from ingest.document import Chunk, bytes_hash
-from ingest.errors import BadInput, NotFound, XinDaError
+from ingest.errors import BadInput, NotFound, StorageError, XinDaError
 from ingest.pipeline import ChunkedDocument, Skipped, chunk_files, collect_files
 
 
@@ -195,7 +195,10 @@ class IndexBuilder:
         documents = kept_docs + new_docs
         if len({c.chunk_id for c in chunks}) != len(chunks):
             raise XinDaError("duplicate chunk ids in the new index version")  # a bug, not input
-        writer = self.store.begin()
+        try:
+            writer = self.store.begin()
+        except OSError as exc:
+            raise _storage_error(exc) from None
         try:
             writer.write_chunks(chunks)
             writer.write_documents(documents)
@@ -208,11 +211,22 @@ class IndexBuilder:
                     writer.path, chunks, self.embedder, previous, progress or NoProgress()
                 )
             version = writer.commit(info)
+        except OSError as exc:
+            writer.abort()
+            raise _storage_error(exc) from None
         except BaseException:
             writer.abort()
             raise
         self.store.prune()
         return version
+
+
+def _storage_error(exc: OSError) -> StorageError:
+    reason = exc.strerror or type(exc).__name__
+    return StorageError(
+        f"cannot write the new index version ({reason}); the previous version is still "
+        "served: free space under XINDA_HOME and ingest again"
+    )
 
 
 def _file_id(path: Path) -> str:

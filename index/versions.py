@@ -34,6 +34,7 @@ MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 DOCUMENTS = "documents.json"
 CURRENT = "CURRENT"
+MANIFEST_DIGEST = "manifest_sha256"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,14 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """sha256 of the manifest's canonical JSON without its own digest field: the files'
+    checksums live in the manifest, so the manifest needs one too."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_DIGEST}
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -138,13 +147,14 @@ class VersionWriter:
             for p in sorted(self.path.rglob("*"))
             if p.is_file()
         }
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "version": self.version_id,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **info,
             "files": files,
         }
+        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
         (self.path / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
@@ -210,6 +220,14 @@ class VersionStore:
                 f"index version {version_id} has format {manifest.get('format')}, this XinDa "
                 f"reads {FORMAT_VERSION}: run `xinda ingest --rebuild`"
             )
+        # Versions written before the digest existed have none; they still get the file
+        # checks below, which a changed checksum inside the manifest cannot pass.
+        digest = manifest.get(MANIFEST_DIGEST)
+        if verify and digest is not None and digest != manifest_digest(manifest):
+            raise IndexMismatch(
+                f"index version {version_id}: manifest fails its checksum: "
+                "run `xinda ingest --rebuild`"
+            )
         if verify:
             for name, expected in manifest.get("files", {}).items():
                 file = path / name
@@ -236,6 +254,10 @@ class VersionStore:
         current = self.current_id()
         for tmp in folder.glob(".tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
+        # A writer killed between writing the new pointer and renaming it leaves this
+        # behind; callers hold the writer lock, so no live writer owns one.
+        for pointer in self.root.glob(f".{CURRENT}.*"):
+            pointer.unlink(missing_ok=True)
         versions = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
         for old in versions[:-keep] if keep else versions:
             if old.name != current:

@@ -34,3 +34,7 @@ class BackendTimeout(XinDaError):
 
 class Overloaded(XinDaError):
     """Too many requests are queued; the caller should retry later."""
+
+
+class StorageError(XinDaError):
+    """The index cannot be written (disk full, read-only); the served version is unchanged."""

@@ -18,10 +18,12 @@ from fastapi.responses import JSONResponse, Response
 from sse_starlette.sse import EventSourceResponse
 
 from index.artifacts import open_retriever
+from index.keyword import configure_jieba
 from index.retriever import HybridRetriever
 from index.versions import VersionStore
 from ingest.errors import BadInput, XinDaError
 from service.answer import EXTRACTIVE, AnswerPipeline, StreamEvent
+from service.body_limit import BodySizeLimit
 from service.documents import add_document, check_api_key, upload_name
 from service.errors import (
     PayloadTooLarge,
@@ -30,6 +32,7 @@ from service.errors import (
     status_for,
 )
 from service.llm.base import Message
+from service.log_format import request_id as current_request_id
 from service.queue import GenerationQueue
 from service.results import Answer
 from service.schemas import (
@@ -55,6 +58,8 @@ class ServiceState:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Before any tokenising: jieba's cache (which it unmarshals) stays under XINDA_HOME.
+        configure_jieba(settings.cache_dir)
         self.store: VersionStore = make_store(settings)
         self.queue = GenerationQueue(settings.llm_queue)
         self._lock = threading.Lock()
@@ -132,12 +137,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-API-Key"],
         )
 
+    def body_limit(path: str) -> int:
+        if path.startswith(app.state.upload_paths):
+            return settings.max_upload_mb * 1024 * 1024 + 64 * 1024
+        return MAX_JSON_BYTES
+
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
+
     @app.middleware("http")
     async def limits_and_ids(request: Request, call_next: Callable[..., Any]) -> Response:
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
-        limit = settings.max_upload_mb * 1024 * 1024 + 64 * 1024
-        if not request.url.path.startswith(app.state.upload_paths):
-            limit = MAX_JSON_BYTES
+        request_id = _request_id(request.headers.get("x-request-id", ""))
+        token = current_request_id.set(request_id)
+        limit = body_limit(request.url.path)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
             response: Response = error_response(
@@ -145,18 +156,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         else:
             started = time.perf_counter()
-            response = await call_next(request)
-            log.info(
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": request.method,
-                        "path": request.url.path,
-                        "status": response.status_code,
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                    }
-                )
-            )
+            try:
+                response = await call_next(request)
+            except Exception:
+                # Here rather than in the app-wide handler, so that the 500 still carries
+                # the request id in its header and its log lines.
+                log.exception("internal error on %s %s", request.method, request.url.path)
+                response = error_response(500, "internal_error", "internal server error")
+            fields = {
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+            log.info("request", extra={"fields": fields})
+        current_request_id.reset(token)
         response.headers["X-Request-ID"] = request_id
         return response
 
@@ -266,6 +280,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 _END = object()
+_REQUEST_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def _request_id(sent: str) -> str:
+    """The client's id when it is a plain token (it is echoed into logs and a header),
+    else a fresh one."""
+    sent = sent[:64]
+    if sent and set(sent) <= _REQUEST_ID_CHARS:
+        return sent
+    return uuid.uuid4().hex[:16]
 
 
 async def _final_answer(events: Iterator[StreamEvent]) -> Answer:

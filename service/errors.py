@@ -17,6 +17,7 @@ from ingest.errors import (
     NotFound,
     Overloaded,
     SkippedFile,
+    StorageError,
     XinDaError,
 )
 
@@ -53,6 +54,7 @@ STATUS: list[tuple[type[XinDaError], int, str]] = [
     (IndexMismatch, 503, "index_unavailable"),
     (BackendTimeout, 503, "backend_timeout"),
     (BackendUnavailable, 503, "backend_unavailable"),
+    (StorageError, 503, "storage_unavailable"),
     (XinDaError, 500, "error"),
 ]
 

@@ -376,11 +376,13 @@ def serve(
     """Serve the HTTP API and the web UI (at /ui) with uvicorn."""
     import uvicorn
 
+    from service.log_format import configure_json_logging
     from ui.web import UI_PATH, create_server_app
 
     settings = _settings()
     with _errors_to_exit():
         app_ = create_server_app(settings)
+        configure_json_logging()
         host, port = host or settings.host, port or settings.port
         shown = f"[{host}]" if ":" in host else host
         out.print(
