@@ -180,9 +180,8 @@ def test_local_reuses_the_kv_cache_for_a_shared_system_prompt(local: LocalGenera
     print(
         f"\nsystem prompt: {first_n} tokens in {first_s:.2f}s, then {second_n} in {second_s:.2f}s"
     )
-    # Token counts, not wall time, carry the assertion: a busy machine slows both calls.
+    # Token counts, not wall time, carry the assertion: a busy machine slows either call.
     assert first_n > 400 and second_n < 20
-    assert second_s < first_s
 
 
 @pytest.mark.llm
