@@ -13,8 +13,7 @@ from pathlib import Path
 from evals.dataset import load_eval_set
 from evals.metrics import first_relevant_rank, retrieval_scores
 from index.fusion import reciprocal_rank_fusion
-from index.lexicon import expand_query, is_english
-from index.retriever import HybridRetriever, _merge_max
+from index.retriever import HybridRetriever
 from service.settings import Settings
 from service.wiring import make_retriever
 
@@ -22,15 +21,9 @@ DEPTH = 50
 
 
 def rankings(retriever: HybridRetriever, question: str, expand: bool) -> dict[str, list[int]]:
-    """Each retriever's ranked rows for one question (the same calls `search` makes)."""
-    terms = expand_query(question, retriever.lexicon) if expand and is_english(question) else []
-    searched = question + (" " + " ".join(terms) if terms else "")
-    dense = retriever.vectors.search(retriever.embedder.embed_query(question), DEPTH)
-    if terms:
-        zh = retriever.vectors.search(retriever.embedder.embed_query(" ".join(terms)), DEPTH)
-        dense = _merge_max(dense, zh)
-    bm25 = retriever.keyword.search(searched, DEPTH)
-    return {"dense": [i for i, _ in dense], "bm25": [i for i, _ in bm25]}
+    """Each retriever's ranked rows for one question (the lists `search` fuses)."""
+    ranked = retriever.rankings(question, DEPTH, expand=expand)
+    return {"dense": [i for i, _ in ranked.dense], "bm25": [i for i, _ in ranked.bm25]}
 
 
 def main() -> None:

@@ -119,6 +119,32 @@ class HybridRetriever:
         self.lexicon = lexicon
         self.config = config or RetrievalConfig()
 
+    def rankings(
+        self, query: str, depth: int, *, dense: bool = True, bm25: bool = True, expand: bool = True
+    ) -> Rankings:
+        """The dense and BM25 candidate lists `search` fuses (the fusion tuner reuses them).
+
+        An English query is expanded with the lexicon's Chinese terms (when `expand`): they
+        join the BM25 query and make a second dense query whose scores merge by maximum.
+        """
+        timings: dict[str, float] = {}
+        terms = expand_query(query, self.lexicon) if expand and is_english(query) else []
+        searched = query + (" " + " ".join(terms) if terms else "")
+        dense_hits: list[tuple[int, float]] = []
+        bm25_hits: list[tuple[int, float]] = []
+        if dense:
+            t = time.perf_counter()
+            dense_hits = self.vectors.search(self.embedder.embed_query(query), depth)
+            if terms:  # the Chinese terms as a second dense query
+                zh = self.vectors.search(self.embedder.embed_query(" ".join(terms)), depth)
+                dense_hits = _merge_max(dense_hits, zh)
+            timings["dense"] = (time.perf_counter() - t) * 1000
+        if bm25:
+            t = time.perf_counter()
+            bm25_hits = self.keyword.search(searched, depth)
+            timings["bm25"] = (time.perf_counter() - t) * 1000
+        return Rankings(searched, dense_hits, bm25_hits, timings)
+
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> SearchResult:
         """Top-k chunks for `query`; `mode` picks dense-only, BM25-only or both."""
         query = query.strip()
@@ -129,35 +155,26 @@ class HybridRetriever:
         if mode not in MODES:
             raise BadInput(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         cfg = self.config
-        timings: dict[str, float] = {}
         started = time.perf_counter()
-        english = is_english(query)
-        terms = expand_query(query, self.lexicon) if english and cfg.expand_english else []
-        searched = query + (" " + " ".join(terms) if terms else "")
-        dense_w, bm25_w = cfg.en_weights if english else cfg.zh_weights
+        dense_w, bm25_w = cfg.en_weights if is_english(query) else cfg.zh_weights
         if mode == "dense":
             bm25_w = 0.0
         elif mode == "bm25":
             dense_w = 0.0
-
+        ranked = self.rankings(
+            query, cfg.candidates, dense=dense_w > 0, bm25=bm25_w > 0, expand=cfg.expand_english
+        )
+        timings = dict(ranked.timings_ms)
+        searched = ranked.searched
         rankings: dict[str, list[int]] = {}
         dense_rank: dict[int, RetrieverRank] = {}
         bm25_rank: dict[int, RetrieverRank] = {}
         if dense_w > 0:
-            t = time.perf_counter()
-            dense = self.vectors.search(self.embedder.embed_query(query), cfg.candidates)
-            if terms:  # the Chinese terms as a second dense query
-                zh = self.vectors.search(self.embedder.embed_query(" ".join(terms)), cfg.candidates)
-                dense = _merge_max(dense, zh)
-            rankings["dense"] = [i for i, _ in dense]
-            dense_rank = {i: RetrieverRank(r, s) for r, (i, s) in enumerate(dense, 1)}
-            timings["dense"] = (time.perf_counter() - t) * 1000
+            rankings["dense"] = [i for i, _ in ranked.dense]
+            dense_rank = {i: RetrieverRank(r, s) for r, (i, s) in enumerate(ranked.dense, 1)}
         if bm25_w > 0:
-            t = time.perf_counter()
-            bm25 = self.keyword.search(searched, cfg.candidates)
-            rankings["bm25"] = [i for i, _ in bm25]
-            bm25_rank = {i: RetrieverRank(r, s) for r, (i, s) in enumerate(bm25, 1)}
-            timings["bm25"] = (time.perf_counter() - t) * 1000
+            rankings["bm25"] = [i for i, _ in ranked.bm25]
+            bm25_rank = {i: RetrieverRank(r, s) for r, (i, s) in enumerate(ranked.bm25, 1)}
 
         weights = {"dense": dense_w, "bm25": bm25_w}
         fused = reciprocal_rank_fusion(rankings, weights, k=cfg.rrf_k)[:k]
@@ -173,6 +190,16 @@ class HybridRetriever:
         )
         timings["total"] = (time.perf_counter() - started) * 1000
         return SearchResult(query=query, hits=hits, timings_ms=timings)
+
+
+@dataclass(frozen=True)
+class Rankings:
+    """Each retriever's `(row, score)` list for one query, best first, before fusion."""
+
+    searched: str  # the text BM25 searched (an English query plus its lexicon terms)
+    dense: list[tuple[int, float]]
+    bm25: list[tuple[int, float]]
+    timings_ms: dict[str, float]
 
 
 def _merge_max(a: list[tuple[int, float]], b: list[tuple[int, float]]) -> list[tuple[int, float]]:

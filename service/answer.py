@@ -53,6 +53,9 @@ class AnswerConfig:
     translate_english: bool = True  # LLM translation of English questions for retrieval
     max_tokens: int = 200
     passage_chars: int = 260
+    # Answer with the extractive quote when the model refuses or its every sentence fails
+    # the grounding check (the code had already found support; see _fallback).
+    extractive_fallback: bool = True
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,7 @@ class AnswerPipeline:
                 prepared.hits[: self.config.llm_passages],
                 prepared.language,
                 self.config.passage_chars,
+                picks=prepared.extracted.sentences,
             )
             options = GenerationOptions(max_tokens=self.config.max_tokens)
             for piece in generator.stream(messages, options):
@@ -326,20 +330,37 @@ class AnswerPipeline:
             searched=prepared.searched,
         )
 
+    def _fallback(self, prepared: Prepared, backend: str, dropped: tuple[str, ...]) -> Answer:
+        """The extractive quote in place of a generation that refused or lost every
+        sentence to the grounding check: grounded by construction, and marked as such."""
+        if not self.config.extractive_fallback or not prepared.extracted.text:
+            return replace(self._refusal(prepared, backend), dropped_claims=dropped)
+        quoted = self._from_extractive(prepared)
+        return replace(quoted, backend=backend, dropped_claims=dropped, fallback=EXTRACTIVE)
+
     def _finish_generated(self, prepared: Prepared, raw: str, backend: str) -> Answer:
         shown = prepared.hits[: self.config.llm_passages]
         text, used = repair_citations(inert_links(raw.strip()), len(shown))
-        if _is_refusal(text) or not text:
-            return self._refusal(prepared, backend)
+        if _is_refusal(text) or _declines(text) or not text:
+            # The code found a supported sentence (refusal is decided before generation);
+            # a small model's own "not found" is less reliable than that check (dev split).
+            return self._fallback(prepared, backend, ())
         if not used:
             best = prepared.extracted.used[0] if prepared.extracted.used else 1
             best = best if best <= len(shown) else 1
             text = attach_best_citation(text, best)
             text, used = repair_citations(text, len(shown))
-        report = ground_answer(text, {n: shown[n - 1].chunk.text for n in used})
+        # The question's own figures and the lexicon's renderings (TSMC → 台积电) are no
+        # unsupported claims; without them an English answer naming TSMC was dropped.
+        report = ground_answer(
+            text,
+            {n: shown[n - 1].chunk.text for n in used},
+            question=f"{prepared.question} {prepared.standalone}",
+            aliases=self._retriever().lexicon.pairs,
+        )
         text, used = repair_citations(report.kept, len(shown))
         if not text.strip() or not used:
-            return self._refusal(prepared, backend)
+            return self._fallback(prepared, backend, report.dropped)
         citations = tuple(Citation(n=i, hit=shown[p - 1]) for i, p in enumerate(used, start=1))
         return Answer(
             question=prepared.question,
@@ -364,21 +385,26 @@ def question_coverage(
 ) -> float:
     """IDF-weighted share of the question's terms found in one of the top passages.
 
-    An English question is measured by its Chinese renderings (LLM translation, else the
-    lexicon terms) plus those of its own words that the index knows; words the documents
+    An English question is measured by the better of its Chinese renderings (the lexicon
+    terms, the LLM translation when there is one) plus those of its own words that the
+    index knows; words the documents
     never use cannot be told apart from plain English and would refuse everything.
     """
     keyword = retriever.keyword
     df = getattr(keyword, "document_frequency", None)
     if df is None:
         return 1.0  # a keyword index without statistics cannot veto
+    passages = [h.chunk.text for h in hits[:top]]
     if detect_language(question) == "zh":
-        tokens = tokenize(question)
-    else:
-        own = [t for t in tokenize(question) if df(t) > 0]
-        tokens = tokenize(translation) if translation else tokenize(" ".join(terms))
-        tokens += own
-    return term_coverage(tokens, [h.chunk.text for h in hits[:top]], df, len(keyword))
+        return term_coverage(tokenize(question), passages, df, len(keyword))
+    own = [t for t in tokenize(question) if df(t) > 0]
+    # The best of the two renderings: a 1.5B model's translation sometimes answers or
+    # garbles the question (dev: "Which company is ASE?" → "ASE（Advanced Packaging
+    # Solutions）"), and its words then vetoed questions the lexicon terms cover.
+    renderings = [tokenize(" ".join(terms))]
+    if translation:
+        renderings.append(tokenize(translation))
+    return max(term_coverage(r + own, passages, df, len(keyword)) for r in renderings)
 
 
 def question_anchors(
@@ -427,6 +453,21 @@ def _is_refusal(text: str) -> bool:
         "资料中没有找到相关信息",
         "The documents do not contain this information",
     }
+
+
+# A model saying in its own words that the passages lack the answer ("were not found in
+# the provided information", "资料中未提及").
+_DECLINES = re.compile(
+    r"\bnot\b[^.]{0,40}\b(?:found|mentioned|provided|specified|stated|given|available)\b|"
+    r"\bno (?:information|mention|data|details)\b|"
+    r"\bnot (?:contain|include|mention) (?:any |the |this |that )?(?:information|data|details)|"
+    r"(?:没有|未|并未|并没有)(?:找到|提及|提到|说明|给出|涉及|包含)|无法(?:回答|确定|找到)",
+    re.IGNORECASE,
+)
+
+
+def _declines(text: str) -> bool:
+    return bool(_DECLINES.search(_strip_markers(text)))
 
 
 _FOLLOW_UP = re.compile(

@@ -37,17 +37,25 @@ REWRITE_SYSTEM = (
 )
 
 
-def compact_passage(text: str, question: str, budget_chars: int) -> str:
+def compact_passage(
+    text: str, question: str, budget_chars: int, first: Sequence[str] = ()
+) -> str:
     """The sentences of a passage that share most words with the question, in their
-    original order, within `budget_chars` (whole passage when it fits)."""
+    original order, within `budget_chars` (whole passage when it fits). Sentences holding
+    one of `first` (the extractive answerer's picks, scored with embeddings as well as
+    words) come before any word-overlap choice."""
     if len(text) <= budget_chars:
         return text
     spans = split_sentences(text)
     words = set(tokenize(question))
-    scored = sorted(
-        range(len(spans)),
-        key=lambda i: -len(words & set(tokenize(text[spans[i][0] : spans[i][1]]))),
-    )
+    picked = [q.strip() for q in first if q.strip()]
+
+    def rank(i: int) -> tuple[int, int]:
+        sentence = text[spans[i][0] : spans[i][1]]
+        chosen_first = any(q in sentence or sentence.strip() in q for q in picked)
+        return (0 if chosen_first else 1, -len(words & set(tokenize(sentence))))
+
+    scored = sorted(range(len(spans)), key=rank)
     chosen: set[int] = set()
     used = 0
     for i in scored:
@@ -69,15 +77,23 @@ def compact_passage(text: str, question: str, budget_chars: int) -> str:
 
 
 def answer_messages(
-    question: str, hits: Sequence[Hit], language: Language, budget_chars: int = 260
+    question: str,
+    hits: Sequence[Hit],
+    language: Language,
+    budget_chars: int = 260,
+    picks: Sequence[tuple[int, str]] = (),
 ) -> list[Message]:
-    """System prompt, then the numbered compact passages, the question and the language rule."""
+    """System prompt, then the numbered compact passages, the question and the language rule.
+
+    `picks` are (1-based hit position, sentence) pairs to keep in the compact passages.
+    """
     blocks = []
     for n, hit in enumerate(hits, start=1):
         chunk = hit.chunk
         where = chunk.section.split(" > ")[-1] if chunk.section else chunk.title
         text = neutralise(chunk.text)
-        body = compact_passage(text, question, budget_chars).replace("\n", " ")
+        first = [sentence for position, sentence in picks if position == n]
+        body = compact_passage(text, question, budget_chars, first).replace("\n", " ")
         blocks.append(f"[{n}]（{where}）{body}")
     user = "资料：\n" + "\n".join(blocks) + f"\n\n问题：{question}\n{_LANGUAGE_RULE[language]}"
     return [Message("system", SYSTEM_PROMPT), Message("user", user)]

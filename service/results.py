@@ -42,6 +42,7 @@ class Answer:
     hits: tuple[Hit, ...] = ()  # everything retrieved (the UI shows the closest passages)
     searched: str = ""  # the retrieval query actually used (rewritten / translated)
     dropped_claims: tuple[str, ...] = ()  # sentences removed by the grounding check
+    fallback: str | None = None  # "extractive" when the generation was replaced by a quote
 
     def to_dict(self) -> dict[str, Any]:
         """CONTRACT shape of an Answer."""
@@ -54,5 +55,5 @@ class Answer:
             "backend": self.backend,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "searched": self.searched,
-            "grounding": {"dropped": list(self.dropped_claims)},
+            "grounding": {"dropped": list(self.dropped_claims), "fallback": self.fallback},
         }

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         "", description="GGUF for the local backend; empty = the bundled Qwen2.5 1.5B."
     )
     llm_context: int = Field(4096, ge=512, le=32768, description="Local LLM context tokens.")
+    llm_passages: int = Field(4, ge=1, le=20, description="Passages shown to a generating LLM.")
+    llm_passage_chars: int = Field(
+        260, ge=40, le=4000, description="Characters kept of each passage shown to the LLM."
+    )
     llm_timeout_s: float = Field(120.0, gt=0, description="Per-answer generation timeout.")
     llm_queue: int = Field(4, ge=1, le=64, description="Answers generating or waiting at once.")
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible URL.")

@@ -98,6 +98,8 @@ def make_pipeline(settings: Settings, retriever: Callable[[], HybridRetriever]) 
             refusal_coverage_en=settings.refusal_coverage_en,
             refusal_focus=settings.refusal_focus,
             translate_english=settings.translate_english,
+            llm_passages=settings.llm_passages,
+            passage_chars=settings.llm_passage_chars,
         ),
         default_backend=settings.llm,
     )

@@ -1,0 +1,146 @@
+"""What the pipeline does with a generation: grounding, the extractive fallback, and the
+compact context. The retriever, embedder and extractive answerer are the real ones over the
+corpus index; the generator is scripted, since a real model cannot be made to invent a
+figure on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from index.lexicon import expand_query
+from service.answer import AnswerConfig, AnswerPipeline, question_coverage
+from service.llm.base import GenerationOptions, Message
+from service.llm.extractive import ExtractiveAnswerer
+from service.prompt import compact_passage
+from service.settings import Settings
+from service.wiring import make_embedder, make_retriever
+
+pytestmark = pytest.mark.slow
+QUESTION = "中国大陆封测三大厂是哪几家？"
+
+
+class ScriptedGenerator:
+    """Answers every prompt with one fixed text; records the prompts it saw."""
+
+    name = "scripted"
+    can_stream = True
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.prompts: list[str] = []
+
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
+        self.prompts.append(messages[-1].content)
+        yield self.reply
+
+    def complete(self, messages: Sequence[Message], options: GenerationOptions) -> str:
+        return "".join(self.stream(messages, options))
+
+
+@pytest.fixture(scope="module")
+def parts(corpus_home: Path) -> tuple[Settings, ExtractiveAnswerer]:
+    settings = Settings(home=corpus_home, llm="extractive")
+    return settings, ExtractiveAnswerer(make_embedder(settings))
+
+
+def _pipeline(
+    parts: tuple[Settings, ExtractiveAnswerer], reply: str, **config: object
+) -> tuple[AnswerPipeline, ScriptedGenerator]:
+    settings, extractive = parts
+    retriever = make_retriever(settings)
+    generator = ScriptedGenerator(reply)
+    pipeline = AnswerPipeline(
+        retriever=lambda: retriever,
+        generator=lambda name: generator,
+        extractive=lambda: extractive,
+        config=AnswerConfig(translate_english=False, **config),  # type: ignore[arg-type]
+    )
+    return pipeline, generator
+
+
+def test_a_grounded_generation_is_kept(parts: tuple[Settings, ExtractiveAnswerer]) -> None:
+    pipeline, _ = _pipeline(parts, "长电科技、通富微电和华天科技是三大封测厂[1]。")
+    answer = pipeline.answer(QUESTION, backend="local")
+    assert not answer.refused and answer.fallback is None
+    assert answer.answer.startswith("长电科技") and answer.citations
+
+
+def test_an_invented_figure_falls_back_to_the_extractive_quote(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    invented = "三大封测厂2024年合计营收为98765.4亿元[1]。"
+    pipeline, _ = _pipeline(parts, invented)
+    answer = pipeline.answer(QUESTION, backend="local")
+    extractive = pipeline.answer(QUESTION, backend="extractive")
+    assert answer.dropped_claims == (invented,)
+    assert answer.fallback == "extractive" and answer.backend == "local"
+    assert not answer.refused and answer.answer == extractive.answer
+    assert [c.hit.chunk.chunk_id for c in answer.citations] == [
+        c.hit.chunk.chunk_id for c in extractive.citations
+    ]
+    assert answer.to_dict()["grounding"] == {"dropped": [invented], "fallback": "extractive"}
+
+
+def test_a_model_refusal_falls_back_when_the_code_found_support(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    pipeline, _ = _pipeline(parts, "资料中没有找到相关信息。")
+    answer = pipeline.answer(QUESTION, backend="local")
+    assert not answer.refused and answer.fallback == "extractive"
+
+
+def test_without_the_fallback_an_ungrounded_answer_is_refused(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    invented = "三大封测厂合计营收为98765.4亿元[1]。"
+    pipeline, _ = _pipeline(parts, invented, extractive_fallback=False)
+    answer = pipeline.answer(QUESTION, backend="local")
+    assert answer.refused and answer.fallback is None and answer.dropped_claims
+
+
+def test_the_prompt_keeps_the_extractive_picks(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    pipeline, generator = _pipeline(parts, "长电科技[1]。", passage_chars=60)
+    prepared = pipeline.prepare(QUESTION, backend="local")
+    pipeline.answer(QUESTION, backend="local")
+    prompt = generator.prompts[-1]
+    for position, sentence in prepared.extracted.sentences:
+        if position <= pipeline.config.llm_passages:
+            assert sentence.strip()[:20] in prompt
+
+
+def test_compact_passage_puts_the_picked_sentence_first() -> None:
+    text = "甲公司成立于2001年。乙公司的营收为10亿元。丙公司生产设备和零件。"
+    by_words = compact_passage(text, "哪家公司生产设备？", 10)
+    assert by_words == "丙公司生产设备和零件。"
+    picked = compact_passage(text, "哪家公司生产设备？", 10, first=["乙公司的营收为10亿元。"])
+    assert picked == "乙公司的营收为10亿元。"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["The figure was not found in the provided passages [1].", "资料中未提及这一数据[1]。"],
+)
+def test_a_model_declining_in_its_own_words_falls_back(
+    parts: tuple[Settings, ExtractiveAnswerer], reply: str
+) -> None:
+    pipeline, _ = _pipeline(parts, reply)
+    answer = pipeline.answer(QUESTION, backend="local")
+    assert not answer.refused and answer.fallback == "extractive"
+
+
+def test_a_garbled_translation_does_not_lower_english_coverage(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    settings, _ = parts
+    retriever = make_retriever(settings)
+    question = "Which three companies are mainland China's top packaging and testing firms?"
+    terms = expand_query(question, retriever.lexicon)
+    hits = retriever.search(question, k=5).hits
+    by_terms = question_coverage(retriever, question, terms, "", hits)
+    garbled = question_coverage(retriever, question, terms, "火星探测器的轨道参数", hits)
+    assert by_terms > 0 and garbled == by_terms
