@@ -1,18 +1,38 @@
-"""Vector stores: exact inner-product search over unit vectors (cosine), ids = chunk rows."""
+"""Vector stores: inner-product search over unit vectors (cosine), ids = chunk rows.
+
+Two shapes of FAISS index, chosen by size when a version is built:
+
+- below `AnnConfig.threshold` chunks, `IndexIDMap2(IndexFlatIP)`: exact, and at 200k
+  × 384-d still 300 MB and ~10 ms a query on one core;
+- from the threshold on, `IVF<nlist>,SQ8` (inverted lists over 8-bit scalar-quantised
+  vectors): a quarter of the memory and a few ms a query at 1M, recall@10 against exact
+  measured by `make bench-scale` (bench/scale.md: HNSW was rejected there, see its notes).
+  SQ8 codes cannot give the original vectors back, so the float32 vectors are also saved
+  as `vectors.npy` and memory-mapped: re-ingest reuses them from there, bit for bit.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
-from ingest.errors import IndexMismatch
+from index.progress import Progress
+from ingest.errors import BadInput, IndexMismatch
 
 Vectors = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
 FAISS_FILE = "vectors.faiss"
+VECTORS_NPY = "vectors.npy"
+ADD_BATCH = 50_000  # vectors per add call: one progress step, bounded temporary memory
+DEFAULT_THRESHOLD = 200_000
+DEFAULT_NPROBE = 32
+TRAIN_PER_LIST = 48  # k-means points per inverted list (FAISS warns below 39)
 
 
 class VectorStore(Protocol):
@@ -21,7 +41,7 @@ class VectorStore(Protocol):
     name: str
     dim: int
 
-    def add(self, ids: npt.NDArray[np.int64], vectors: Vectors) -> None:
+    def add(self, ids: Ids, vectors: Vectors) -> None:
         """Add vectors under the given ids."""
         ...
 
@@ -29,7 +49,7 @@ class VectorStore(Protocol):
         """`(id, score)` best first; at most k."""
         ...
 
-    def reconstruct(self, ids: npt.NDArray[np.int64]) -> Vectors:
+    def reconstruct(self, ids: Ids) -> Vectors:
         """The stored vectors of these ids (to reuse them in a new version)."""
         ...
 
@@ -37,21 +57,92 @@ class VectorStore(Protocol):
         """Write the store into a version folder."""
         ...
 
+    def describe(self) -> dict[str, Any]:
+        """Kind, index type, parameters and memory (bytes) for `xinda stats` and /readyz."""
+        ...
+
+    def close(self) -> None:
+        """Release connections or handles (a no-op for in-process stores)."""
+        ...
+
     def __len__(self) -> int: ...
 
 
+class VectorBackend(Protocol):
+    """Builds a version's vector store into its folder and opens it again."""
+
+    @property
+    def name(self) -> str:
+        """The name the manifest records (`faiss`, `milvus`)."""
+        ...
+
+    def build(self, folder: Path, ids: Ids, vectors: Vectors, progress: Progress) -> VectorStore:
+        """Index `vectors` under `ids` and write everything into `folder`."""
+        ...
+
+    def open(self, folder: Path, dim: int) -> VectorStore:
+        """Open the store a version folder holds; IndexMismatch when it cannot."""
+        ...
+
+    def remove(self, folder: Path) -> None:
+        """Free what a pruned version held outside its folder (nothing for files)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnnConfig:
+    """When and how FAISS switches from exact to approximate search."""
+
+    threshold: int = DEFAULT_THRESHOLD  # chunks; below it the index is exact
+    nlist: int = 0  # inverted lists; 0 = √n rounded to a power of two (1024 at 1M)
+    nprobe: int = (
+        DEFAULT_NPROBE  # lists visited per query (bench/scale.md: the recall/latency curve)
+    )
+
+    def lists_for(self, n: int) -> int:
+        """The number of inverted lists for `n` vectors."""
+        # √n lists: k-means training (48 points a list) and assigning 1M vectors stay under a
+        # minute on 2 cores; nprobe then decides recall (see bench/scale.md).
+        wanted = self.nlist or min(16384, max(16, 2 ** round(math.log2(math.sqrt(max(n, 1))))))
+        # k-means needs ~39 points a list: a tiny approximate index gets fewer lists.
+        return int(max(1, min(wanted, n // 39)))
+
+
 class FaissStore:
-    """`IndexIDMap2` over `IndexFlatIP`: exact search, deletable, saved in FAISS's format."""
+    """A FAISS index over unit vectors: exact `IndexIDMap2(IndexFlatIP)` or `IVF,SQ8`."""
 
     name = "faiss"
 
-    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+    def __init__(
+        self,
+        dim: int,
+        index: faiss.Index | None = None,
+        *,
+        raw: Vectors | None = None,
+        nprobe: int = DEFAULT_NPROBE,
+    ) -> None:
         self.dim = dim
         self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._raw = raw  # float32 vectors by id (memory-mapped) when the codes are lossy
+        self._ivf = _ivf_of(self.index)
+        if self._ivf is not None:
+            self._ivf.nprobe = nprobe
+
+    @property
+    def kind(self) -> str:
+        """`flat` (exact) or `ivf_sq8` (approximate)."""
+        return "flat" if self._ivf is None else "ivf_sq8"
 
     @classmethod
-    def load(cls, folder: Path, dim: int) -> FaissStore:
-        """Read `vectors.faiss`; a dimension mismatch is refused."""
+    def approximate(cls, dim: int, n: int, config: AnnConfig) -> FaissStore:
+        """An empty, untrained `IVF,SQ8` store sized for `n` vectors."""
+        nlist = config.lists_for(n)
+        index = faiss.index_factory(dim, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+        return cls(dim, index, nprobe=config.nprobe)
+
+    @classmethod
+    def load(cls, folder: Path, dim: int, nprobe: int = DEFAULT_NPROBE) -> FaissStore:
+        """Read `vectors.faiss` (and map `vectors.npy`); a dimension mismatch is refused."""
         try:
             index = faiss.read_index(str(folder / FAISS_FILE))
         except RuntimeError as exc:
@@ -61,28 +152,128 @@ class FaissStore:
                 f"vector index has dimension {index.d}, the embedder gives {dim}: "
                 "run `xinda ingest --rebuild`"
             )
-        return cls(dim, index)
+        raw: Vectors | None = None
+        if _ivf_of(index) is not None:
+            try:
+                raw = np.load(folder / VECTORS_NPY, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise IndexMismatch(
+                    f"cannot read {VECTORS_NPY} ({type(exc).__name__}): "
+                    "run `xinda ingest --rebuild`"
+                ) from None
+            if raw.shape != (index.ntotal, dim):
+                raise IndexMismatch(
+                    f"{VECTORS_NPY} holds {raw.shape}, the index {index.ntotal} × {dim}: "
+                    "run `xinda ingest --rebuild`"
+                )
+        return cls(dim, index, raw=raw, nprobe=nprobe)
 
-    def add(self, ids: npt.NDArray[np.int64], vectors: Vectors) -> None:
+    def train(self, sample: Vectors) -> None:
+        """Fit the inverted lists and the quantiser (approximate stores only)."""
+        if not self.index.is_trained:
+            self.index.train(np.ascontiguousarray(sample, dtype=np.float32))
+
+    def add(self, ids: Ids, vectors: Vectors) -> None:
         """Add vectors under the given ids."""
-        if len(ids):
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        if not len(ids):
+            return
+        if not self.index.is_trained:
+            raise BadInput("an approximate index must be trained before vectors are added")
+        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
 
     def search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
-        """Exact top-k by inner product."""
+        """Top-k by inner product (exact, or over `nprobe` inverted lists)."""
         if self.index.ntotal == 0 or k <= 0:
             return []
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         scores, ids = self.index.search(q, min(k, self.index.ntotal))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def reconstruct(self, ids: npt.NDArray[np.int64]) -> Vectors:
-        """Stored vectors of these ids."""
+    def reconstruct(self, ids: Ids) -> Vectors:
+        """Stored vectors of these ids (from `vectors.npy` when the codes are lossy)."""
+        if self._raw is not None:
+            return np.asarray(self._raw[np.asarray(ids)], dtype=np.float32)
+        if self._ivf is not None:
+            raise BadInput("an approximate store keeps its float vectors only once saved")
+        if not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self.index.reconstruct(int(i)) for i in ids]).astype(np.float32)
 
     def save(self, folder: Path) -> None:
         """Write `vectors.faiss`."""
         faiss.write_index(self.index, str(folder / FAISS_FILE))
 
+    def memory_bytes(self) -> int:
+        """In-memory size of the index structures (codes, ids, centroids, id map)."""
+        n, d = int(self.index.ntotal), self.dim
+        if self._ivf is None:
+            # flat floats + the id array + IndexIDMap2's id → row hash map (~2 words a key)
+            return n * d * 4 + n * 8 + n * 16
+        return int(n * self._ivf.code_size + n * 8 + self._ivf.nlist * d * 4 + 2 * d * 4)
+
+    def describe(self) -> dict[str, Any]:
+        """Kind, index type, parameters and memory."""
+        info: dict[str, Any] = {
+            "store": self.name,
+            "index": self.kind,
+            "vectors": len(self),
+            "dim": self.dim,
+            "memory_bytes": self.memory_bytes(),
+        }
+        if self._ivf is not None:
+            info |= {"nlist": int(self._ivf.nlist), "nprobe": int(self._ivf.nprobe)}
+        return info
+
+    def close(self) -> None:
+        """Nothing to release: the index lives in this process."""
+
     def __len__(self) -> int:
         return int(self.index.ntotal)
+
+
+def _ivf_of(index: faiss.Index) -> Any | None:
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:  # not an IVF index (the exact IndexIDMap2)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FaissBackend:
+    """FAISS files in the version folder; exact below the ANN threshold, IVF-SQ8 above."""
+
+    ann: AnnConfig = AnnConfig()
+    name: str = "faiss"
+
+    def build(self, folder: Path, ids: Ids, vectors: Vectors, progress: Progress) -> FaissStore:
+        """Train (when approximate), add in batches with progress, save."""
+        n, dim = vectors.shape
+        if n < self.ann.threshold:
+            store = FaissStore(dim)
+        else:
+            store = FaissStore.approximate(dim, n, self.ann)
+            # vectors.npy first: written before training, it is also the training source.
+            np.save(folder / VECTORS_NPY, np.ascontiguousarray(vectors, dtype=np.float32))
+            nlist = self.ann.lists_for(n)
+            progress.start(f"training IVF{nlist},SQ8", 1)
+            rows = np.random.default_rng(0).choice(
+                n, size=min(n, TRAIN_PER_LIST * nlist), replace=False
+            )
+            store.train(vectors[np.sort(rows)])
+            progress.advance()
+        progress.start(f"indexing vectors ({store.kind})", n)
+        for lo in range(0, n, ADD_BATCH):
+            hi = min(n, lo + ADD_BATCH)
+            store.add(ids[lo:hi], vectors[lo:hi])
+            progress.advance(hi - lo)
+        store.save(folder)
+        if store.kind != "flat":
+            store._raw = np.load(folder / VECTORS_NPY, mmap_mode="r", allow_pickle=False)
+        return store
+
+    def open(self, folder: Path, dim: int) -> FaissStore:
+        """Load `vectors.faiss` with the configured `nprobe`."""
+        return FaissStore.load(folder, dim, nprobe=self.ann.nprobe)
+
+    def remove(self, folder: Path) -> None:
+        """Nothing outside the folder."""

@@ -47,7 +47,13 @@ from service.schemas import (
     UploadResponse,
 )
 from service.settings import Settings
-from service.wiring import make_builder, make_embedder, make_pipeline, make_store
+from service.wiring import (
+    make_builder,
+    make_embedder,
+    make_pipeline,
+    make_store,
+    make_vector_backend,
+)
 
 log = logging.getLogger("xinda.http")
 MAX_JSON_BYTES = 256 * 1024
@@ -75,7 +81,11 @@ class ServiceState:
         with self._lock:
             if self._retriever is None or current != self._version:
                 version = self.store.current()
-                self._retriever = open_retriever(version, make_embedder(self.settings))
+                self._retriever = open_retriever(
+                    version,
+                    make_embedder(self.settings),
+                    backend=make_vector_backend(self.settings),
+                )
                 self._version = version.version_id
             return self._retriever
 
@@ -186,8 +196,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retriever = await run_in_threadpool(state.retriever)
         except XinDaError as exc:
             return error_response(503, "not_ready", str(exc))
+        # `vectors` was added for issue 9 (kind, index type, memory); the rest is unchanged.
         return JSONResponse(
-            {"status": "ready", "version": state._version, "chunks": len(retriever.chunks)}
+            {
+                "status": "ready",
+                "version": state._version,
+                "chunks": len(retriever.chunks),
+                "vectors": retriever.vectors.describe(),
+            }
         )
 
     @app.post("/v1/search", response_model=SearchResponse)
