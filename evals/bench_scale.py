@@ -31,6 +31,7 @@ import faiss
 import numpy as np
 
 from evals.scale_data import RealCorpus, SyntheticSet, describe_similarity, synthesize
+from index.artifacts import load_chunks
 from index.bm25_bulk import bm25_from_ids
 from index.keyword import BM25Index, added_terms, tokenize
 from index.progress import NoProgress
@@ -44,6 +45,7 @@ from index.vectors import (
     FaissStore,
     Vectors,
 )
+from index.versions import CHUNKS, IndexVersion
 from ingest.document import Chunk
 
 K = 10
@@ -171,7 +173,8 @@ def load_real(home: Path) -> tuple[RealCorpus, HybridRetriever, list[str]]:
 
 def measure_load(folder: Path, dim: int, nprobe: int, home: Path | None) -> dict[str, float]:
     """Run in a fresh process: RSS after imports, after loading the indexes, after the
-    embedder (when `home` is given); what a serving process holds, chunk records aside."""
+    embedder (when `home` is given), after the chunk records (as the retriever loads
+    them): what a serving process holds."""
     base = process_memory()["rss_bytes"]
     t = time.perf_counter()
     store = FaissStore.load(folder, dim, nprobe=nprobe)
@@ -191,8 +194,23 @@ def measure_load(folder: Path, dim: int, nprobe: int, home: Path | None) -> dict
 
         make_embedder(Settings(home=home)).embed_query("预热")
         result["embedder_mib"] = (process_memory()["rss_bytes"] - indexes) / 2**20
+    if (folder / CHUNKS).is_file():
+        before = process_memory()["rss_bytes"]
+        t = time.perf_counter()
+        chunks = load_chunks(IndexVersion(folder, {}))
+        result["chunks_load_s"] = time.perf_counter() - t
+        result["chunks_mib"] = (process_memory()["rss_bytes"] - before) / 2**20
+        result["chunk_records"] = len(chunks)
     result["total_mib"] = process_memory()["rss_bytes"] / 2**20
     return result
+
+
+def write_chunks(folder: Path, chunks: Sequence[Chunk]) -> None:
+    """chunks.jsonl as the version writer writes it."""
+    with (folder / CHUNKS).open("w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(json.dumps({**chunk.to_dict(), "tokens": chunk.tokens}, ensure_ascii=False))
+            fh.write("\n")
 
 
 def _rss_in_subprocess(folder: Path, dim: int, nprobe: int, home: Path) -> dict[str, float]:
@@ -328,6 +346,8 @@ def bench_size(
     bm25.save(folder / "bm25")
     save_s = time.perf_counter() - t
     del bm25  # the served copy is loaded from disk below, as a server would
+    chunks = SyntheticChunks(data, real.vocabulary)
+    _, chunks_s = timed(lambda: write_chunks(folder, chunks))
     print(
         f"   built in {vec_s:.1f} s (vectors) + {bm25_s + save_s:.1f} s (BM25)",
         file=sys.stderr,
@@ -357,7 +377,12 @@ def bench_size(
     result = SizeResult(
         n=n,
         index=store.describe(),
-        build_s={"synthesis": gen_s, "vectors": vec_s, "bm25": bm25_s + save_s},
+        build_s={
+            "synthesis": gen_s,
+            "vectors": vec_s,
+            "bm25": bm25_s + save_s,
+            "chunks": chunks_s,
+        },
         disk_mib=folder_bytes(folder) / 2**20,
         rss=rss,
         latency=latency,

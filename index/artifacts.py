@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from index.chunk_table import ChunkTable
 from index.embed import Embedder
 from index.keyword import BM25Index, add_domain_terms
 from index.lexicon import Lexicon, domain_terms, mine_lexicon
 from index.progress import Progress
 from index.retriever import HybridRetriever, RetrievalConfig, passage_text
 from index.vectors import FaissBackend, VectorBackend
-from index.versions import IndexVersion
+from index.versions import CHUNKS, IndexVersion
 from ingest.document import Chunk
 from ingest.errors import IndexMismatch
 
@@ -117,6 +118,11 @@ def check_embedder(manifest: Mapping[str, Any], embedder: Embedder) -> None:
         )
 
 
+def load_chunks(version: IndexVersion) -> Sequence[Chunk]:
+    """The served chunk records: read on demand, so a million cost megabytes, not a GB."""
+    return ChunkTable(version.path / CHUNKS)
+
+
 def check_backend(manifest: Mapping[str, Any], backend: VectorBackend) -> None:
     """Refuse a version whose vectors another backend holds, saying what to do."""
     built = stored_with(manifest)
@@ -139,7 +145,7 @@ def open_retriever(
     lexicon = Lexicon.load(version.path / LEXICON_FILE)
     add_domain_terms(domain_terms(lexicon))
     return HybridRetriever(
-        chunks=version.chunks(),
+        chunks=load_chunks(version),
         embedder=embedder,
         vectors=backend.open(version.path, embedder.dim),
         keyword=BM25Index.load(version.path / BM25_DIR),

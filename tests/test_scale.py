@@ -220,3 +220,26 @@ def test_synthetic_vectors_are_not_uniform() -> None:
     assert pairs.mean() > 0.3
     assert np.allclose(np.linalg.norm(data.vectors, axis=1), 1.0, atol=1e-5)
     assert int(data.offsets[-1]) == data.token_ids.size
+
+
+def test_chunk_table_reads_records_on_demand(tmp_path: Path) -> None:
+    from index.chunk_table import ChunkTable
+    from index.versions import CHUNKS, IndexVersion, VersionWriter
+    from ingest.document import Chunk
+
+    chunks = [
+        Chunk(f"c{i}", "d", "a.md", "标题", None if i % 2 else "节", f'第{i}段 "引号"\n换行', i, i)
+        for i in range(50)
+    ]
+    writer = VersionWriter(tmp_path)
+    writer.write_chunks(chunks)
+    table = ChunkTable(writer.path / CHUNKS)
+    assert len(table) == 50 and list(table) == IndexVersion(writer.path, {}).chunks() == chunks
+    assert table[-1] == chunks[-1] and table[3:6] == chunks[3:6]
+    assert table.memory_bytes() == 50 * 16
+    with pytest.raises(IndexError):
+        table[50]
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    assert len(ChunkTable(tmp_path / "empty.jsonl")) == 0
+    (tmp_path / "no-newline.jsonl").write_bytes((writer.path / CHUNKS).read_bytes().rstrip(b"\n"))
+    assert ChunkTable(tmp_path / "no-newline.jsonl")[49] == chunks[49]
