@@ -24,7 +24,10 @@ import numpy.typing as npt
 
 Vectors = npt.NDArray[np.float32]
 MIX = 3  # real embeddings per synthetic vector
-NOISE = 0.5  # noise std as a share of the real per-dimension spread
+# Noise std as a share of the real per-dimension spread. Measured on the bundled corpus
+# (433 chunks): at 0.5 random pairs have mean cosine 0.906 (real 0.877) and a chunk's
+# nearest neighbour 0.950 (real 0.954); at 0.7, 0.879 and 0.924. 0.6 sits between.
+NOISE = 0.6
 TOPIC_SHARE = 0.7  # share of a synthetic text's tokens drawn from its dominant chunk
 
 
@@ -104,9 +107,16 @@ def describe_similarity(real: Vectors, synthetic: Vectors, queries: Vectors) -> 
         keep = a != b
         return float(np.einsum("nd,nd->n", x[a[keep]], x[b[keep]]).mean())
 
+    def nearest(x: Vectors) -> float:
+        sims = x @ x.T
+        np.fill_diagonal(sims, -1.0)
+        return float(sims.max(axis=1).mean())
+
     return {
         "pair_cosine_real": pairs(real),
         "pair_cosine_synthetic": pairs(sample),
+        "nn_cosine_real": nearest(real),
+        "nn_cosine_synthetic_same_size": nearest(sample[: len(real)]),
         "query_top1_real": float((queries @ real.T).max(axis=1).mean()),
         "query_top1_synthetic_same_size": float(
             (queries @ sample[: len(real)].T).max(axis=1).mean()
