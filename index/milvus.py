@@ -20,6 +20,8 @@ embedded), so deletes and re-ingest behave exactly as with FAISS.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,16 +41,54 @@ INSERT_BATCH = 2_000  # rows per insert: well under the gRPC message limit at 38
 QUERY_BATCH = 1_000  # ids per `get` when vectors are read back for reuse
 
 
+# Milvus Lite runs one in-process server per database folder, holding a lock on it until
+# released; pymilvus's `close()` does not release it. A version's folder is renamed when it
+# is committed and a pruned one deleted, so the server must go when its last client
+# closes: counted here, per absolute path.
+_lite_users: dict[str, int] = {}
+_lite_lock = threading.Lock()
+
+
 def _client(uri: str, token: str, timeout: float) -> Any:
     from pymilvus import MilvusClient  # lazy: pymilvus takes a second to import
 
+    lite = _lite_path(uri)
     try:
-        return MilvusClient(uri=uri, token=token, timeout=timeout)
+        client = MilvusClient(uri=uri, token=token, timeout=timeout)
     except Exception as exc:  # pymilvus raises its own and grpc's errors here
+        if lite:
+            _release_lite(lite, started=False)
         raise BackendUnavailable(
             f"cannot reach Milvus at {_shown(uri)} ({type(exc).__name__}: {exc}); "
-            "check XINDA_MILVUS_URI"
+            "check XINDA_MILVUS_URI (Milvus Lite lets one process open a database)"
         ) from None
+    if lite:
+        with _lite_lock:
+            _lite_users[lite] = _lite_users.get(lite, 0) + 1
+    return client
+
+
+def _close(client: Any, uri: str) -> None:
+    client.close()
+    lite = _lite_path(uri)
+    if lite:
+        _release_lite(lite, started=True)
+
+
+def _lite_path(uri: str) -> str:
+    return os.path.abspath(uri) if uri.endswith(".db") and "://" not in uri else ""
+
+
+def _release_lite(path: str, *, started: bool) -> None:
+    with _lite_lock:
+        users = _lite_users.get(path, 0) - (1 if started else 0)
+        if users > 0:
+            _lite_users[path] = users
+            return
+        _lite_users.pop(path, None)
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(path)
 
 
 def _shown(uri: str) -> str:
@@ -69,9 +109,18 @@ class MilvusStore:
     name = "milvus"
 
     def __init__(
-        self, client: Any, collection: str, dim: int, *, index: str, nprobe: int, embedded: bool
+        self,
+        client: Any,
+        collection: str,
+        dim: int,
+        *,
+        index: str,
+        nprobe: int,
+        embedded: bool,
+        uri: str = "",
     ) -> None:
         self.client = client
+        self.uri = uri
         self.collection = collection
         self.dim = dim
         self.index_type = index
@@ -90,6 +139,7 @@ class MilvusStore:
         nprobe: int,
         *,
         embedded: bool,
+        uri: str,
     ) -> MilvusStore:
         """A new, empty collection with its vector index; replaces a leftover of that name."""
         from pymilvus import DataType, MilvusClient
@@ -106,7 +156,7 @@ class MilvusStore:
         client.create_collection(
             collection, schema=schema, index_params=params, consistency_level="Strong"
         )
-        return cls(client, collection, dim, index=index, nprobe=nprobe, embedded=embedded)
+        return cls(client, collection, dim, index=index, nprobe=nprobe, embedded=embedded, uri=uri)
 
     def add(self, ids: Ids, vectors: Vectors) -> None:
         """Insert rows in batches."""
@@ -172,8 +222,8 @@ class MilvusStore:
         }
 
     def close(self) -> None:
-        """Close the client (Milvus Lite then releases its file)."""
-        self.client.close()
+        """Close the client; the last one of a Milvus Lite folder stops its server."""
+        _close(self.client, self.uri)
 
     def __len__(self) -> int:
         return self._count
@@ -202,15 +252,26 @@ class MilvusBackend:
         name = EMBEDDED_COLLECTION if embedded else collection_name(folder)
         client = _client(uri, self.token, self.timeout_s)
         index = self._index_for(n)
-        store = MilvusStore.create(
-            client, name, dim, index, self.ann.lists_for(n), self.ann.nprobe, embedded=embedded
-        )
-        progress.start(f"inserting vectors into Milvus ({index})", n)
-        for lo in range(0, n, 10 * INSERT_BATCH):
-            hi = min(n, lo + 10 * INSERT_BATCH)
-            store.add(ids[lo:hi], vectors[lo:hi])
-            progress.advance(hi - lo)
-        store.save(folder)
+        try:
+            store = MilvusStore.create(
+                client,
+                name,
+                dim,
+                index,
+                self.ann.lists_for(n),
+                self.ann.nprobe,
+                embedded=embedded,
+                uri=uri,
+            )
+            progress.start(f"inserting vectors into Milvus ({index})", n)
+            for lo in range(0, n, 10 * INSERT_BATCH):
+                hi = min(n, lo + 10 * INSERT_BATCH)
+                store.add(ids[lo:hi], vectors[lo:hi])
+                progress.advance(hi - lo)
+            store.save(folder)
+        except BaseException:
+            _close(client, uri)  # else Milvus Lite keeps the folder locked
+            raise
         return store
 
     def open(self, folder: Path, dim: int) -> MilvusStore:
@@ -237,14 +298,14 @@ class MilvusBackend:
         client = _client(uri, self.token, self.timeout_s)
         name = str(meta["collection"])
         if not client.has_collection(name):
-            client.close()
+            _close(client, uri)
             raise IndexMismatch(
                 f"Milvus at {_shown(uri)} has no collection {name}: run `xinda ingest --rebuild`"
             )
         client.load_collection(name)  # a reopened collection is released until loaded
         count = _row_count(client, name)
         if count != int(meta["count"]):
-            client.close()
+            _close(client, uri)
             raise IndexMismatch(
                 f"Milvus collection {name} holds {count} vectors, the index version "
                 f"{meta['count']}: run `xinda ingest --rebuild`"
@@ -256,6 +317,7 @@ class MilvusBackend:
             index=str(meta["index"]),
             nprobe=self.ann.nprobe,
             embedded=embedded,
+            uri=uri,
         )
         store._count = count
         return store
@@ -270,7 +332,7 @@ class MilvusBackend:
             if client.has_collection(name):
                 client.drop_collection(name)
         finally:
-            client.close()
+            _close(client, self.uri)
 
 
 def _row_count(client: Any, name: str) -> int:

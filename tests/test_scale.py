@@ -243,3 +243,36 @@ def test_chunk_table_reads_records_on_demand(tmp_path: Path) -> None:
     assert len(ChunkTable(tmp_path / "empty.jsonl")) == 0
     (tmp_path / "no-newline.jsonl").write_bytes((writer.path / CHUNKS).read_bytes().rstrip(b"\n"))
     assert ChunkTable(tmp_path / "no-newline.jsonl")[49] == chunks[49]
+
+
+@pytest.mark.slow
+def test_stats_command_and_readyz_report_the_loaded_index(
+    corpus_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from service.api import create_app
+    from service.settings import Settings
+    from ui.cli import app
+
+    monkeypatch.setenv("XINDA_HOME", str(corpus_home))
+    result = CliRunner().invoke(app, ["stats", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    vectors = data["vectors"]
+    assert data["chunks"] == vectors["vectors"] > 400 and vectors["index"] == "flat"
+    assert vectors["memory_bytes"] >= data["chunks"] * 384 * 4
+    assert data["bm25"]["memory_bytes"] > 0 and data["disk_bytes"] > vectors["memory_bytes"]
+    assert data["process"]["rss_bytes"] > vectors["memory_bytes"]
+    table = CliRunner().invoke(app, ["stats"])
+    assert table.exit_code == 0 and "faiss flat" in table.stdout and "MiB" in table.stdout
+
+    with TestClient(create_app(Settings(home=corpus_home, llm="extractive"))) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert {"status", "version", "chunks"} <= set(body) and body["status"] == "ready"
+    assert body["vectors"]["store"] == "faiss" and body["vectors"]["vectors"] == body["chunks"]
