@@ -85,15 +85,19 @@ def synthesize(real: RealCorpus, n: int, seed: int = 0, batch: int = 100_000) ->
         dominant[lo : lo + b] = picks[np.arange(b), weights.argmax(axis=1)]
     lengths = real.lengths[rng.integers(0, m, size=n)]
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    owner = np.repeat(dominant, lengths)
-    own_start, own_len = real.offsets[owner], real.lengths[owner]
-    from_topic = rng.random(owner.size) < TOPIC_SHARE
-    position = np.where(
-        from_topic,
-        own_start + (rng.random(owner.size) * own_len).astype(np.int64),
-        (rng.random(owner.size) * real.token_ids.size).astype(np.int64),
-    )
-    return SyntheticSet(vectors, real.token_ids[position], offsets, dominant)
+    token_ids = np.empty(int(offsets[-1]), dtype=np.int32)
+    for lo in range(0, n, batch):  # in batches: at 1M the temporaries would take ~7 GB
+        hi = min(n, lo + batch)
+        owner = np.repeat(dominant[lo:hi], lengths[lo:hi])
+        own_start, own_len = real.offsets[owner], real.lengths[owner]
+        from_topic = rng.random(owner.size) < TOPIC_SHARE
+        position = np.where(
+            from_topic,
+            own_start + (rng.random(owner.size) * own_len).astype(np.int64),
+            (rng.random(owner.size) * real.token_ids.size).astype(np.int64),
+        )
+        token_ids[offsets[lo] : offsets[hi]] = real.token_ids[position]
+    return SyntheticSet(vectors, token_ids, offsets, dominant)
 
 
 def describe_similarity(real: Vectors, synthetic: Vectors, queries: Vectors) -> dict[str, float]:

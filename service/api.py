@@ -71,6 +71,7 @@ class ServiceState:
         self._lock = threading.Lock()
         self._retriever: HybridRetriever | None = None
         self._version: str | None = None
+        self._retired: list[HybridRetriever] = []
         self.pipeline: AnswerPipeline = make_pipeline(settings, self.retriever)
 
     def retriever(self) -> HybridRetriever:
@@ -81,6 +82,7 @@ class ServiceState:
         with self._lock:
             if self._retriever is None or current != self._version:
                 version = self.store.current()
+                self._retire(self._retriever)
                 self._retriever = open_retriever(
                     version,
                     make_embedder(self.settings),
@@ -88,6 +90,15 @@ class ServiceState:
                 )
                 self._version = version.version_id
             return self._retriever
+
+    def _retire(self, old: HybridRetriever | None) -> None:
+        """Close the vector store of the retriever replaced one switch ago (a Milvus client
+        holds a server and a lock per version); the one just replaced may still be
+        answering a request, so it is closed at the next switch."""
+        if old is not None:
+            self._retired.append(old)
+        while len(self._retired) > 1:
+            self._retired.pop(0).vectors.close()
 
     def answer_events(
         self,
