@@ -469,7 +469,7 @@ def report(
             f"{lat['bm25'][0]:.1f} / {lat['bm25'][1]:.1f} | "
             f"{lat['hybrid'][0]:.1f} / {lat['hybrid'][1]:.1f} | {r.recall:.3f} |"
         )
-    lines.append("")
+    lines += ["", *targets(results[-1], embed_ms), ""] if results else [""]
     for r in results:
         sim, rss = r.index["similarity"], r.rss
         lines += [
@@ -502,6 +502,31 @@ def report(
                 )
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+TARGETS = {"hybrid_p50_ms": 50.0, "recall_at_10": 0.95, "rss_mib": 2048.0}
+
+
+def targets(r: SizeResult, embed_ms: tuple[float, float]) -> list[str]:
+    """The issue's targets against the largest size measured."""
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    hybrid, recall, rss = r.latency["hybrid"][0], r.recall, r.rss["total_mib"]
+    return [
+        f"### Against the targets ({r.n:,} chunks, 2 cores)",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+        f"| hybrid search p50 ≤ {TARGETS['hybrid_p50_ms']:.0f} ms | {hybrid:.1f} ms (with the "
+        f"query embedding: {hybrid + embed_ms[0]:.1f} ms) | "
+        f"{verdict(hybrid <= TARGETS['hybrid_p50_ms'])} |",
+        f"| recall@10 vs exact ≥ {TARGETS['recall_at_10']} | {recall:.3f} | "
+        f"{verdict(recall >= TARGETS['recall_at_10'])} |",
+        f"| RSS ≤ 2 GB | {rss:.0f} MiB (embedder included) | "
+        f"{verdict(rss <= TARGETS['rss_mib'])} |",
+    ]
 
 
 def _args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -3,7 +3,7 @@
 Two shapes of FAISS index, chosen by size when a version is built:
 
 - below `AnnConfig.threshold` chunks, `IndexIDMap2(IndexFlatIP)`: exact, and at 200k
-  × 384-d still 300 MB and ~10 ms a query on one core;
+  × 384-d still 300 MB and ~20 ms a query on one core (10.6 ms measured at 100k);
 - from the threshold on, `IVF<nlist>,SQ8` (inverted lists over 8-bit scalar-quantised
   vectors): a quarter of the memory and a few ms a query at 1M, recall@10 against exact
   measured by `make bench-scale` (bench/scale.md: HNSW was rejected there, see its notes).
