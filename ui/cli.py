@@ -265,7 +265,11 @@ def stats(as_json: JsonOpt = False) -> None:
 
 
 def _mib(value: int | None) -> str:
-    return "n/a (held by the Milvus server)" if value is None else f"{value / 2**20:.1f} MiB"
+    return (
+        "n/a (Milvus manages it; see the process RSS)"
+        if value is None
+        else f"{value / 2**20:.1f} MiB"
+    )
 
 
 @app.command("eval")
