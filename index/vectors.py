@@ -8,7 +8,7 @@ Two shapes of FAISS index, chosen by size when a version is built:
   vectors): a quarter of the memory and a few ms a query at 1M, recall@10 against exact
   measured by `make bench-scale` (bench/scale.md: HNSW was rejected there, see its notes).
   SQ8 codes cannot give the original vectors back, so the float32 vectors are also saved
-  as `vectors.npy` and memory-mapped: re-ingest reuses them from there, bit for bit, and
+  as `vectors.npy` (`RawVectors`): re-ingest reuses them from there, bit for bit, and
   a search re-scores its `rerank`·k best candidates with them. SQ8 alone stops near
   recall@10 0.96 at 1M whatever nprobe is (its rounding reorders near-ties); re-scoring
   a few dozen rows read from the page cache lifts that for well under a millisecond, and
@@ -120,6 +120,49 @@ class AnnConfig:
         return int(max(1, min(wanted, n // 39)))
 
 
+class RawVectors:
+    """`vectors.npy`: memory-mapped for bulk reads (re-ingest reuses every row), read with
+    `os.pread` for the few rows a search re-scores. pread leaves those rows in the OS page
+    cache, shared by every process and given back under memory pressure, instead of
+    mapping them into this process, where they would add up in its RSS."""
+
+    def __init__(self, path: Path, rows: int, dim: int) -> None:
+        try:
+            self.array: Vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise IndexMismatch(
+                f"cannot read {path.name} ({type(exc).__name__}): run `xinda ingest --rebuild`"
+            ) from None
+        if self.array.shape != (rows, dim) or self.array.dtype != np.dtype("<f4"):
+            raise IndexMismatch(
+                f"{path.name} holds {self.array.shape} {self.array.dtype}, the index "
+                f"{rows} × {dim} float32: run `xinda ingest --rebuild`"
+            )
+        self._offset = int(getattr(self.array, "offset", 0))
+        self._width = dim * 4
+        self._dim = dim
+        self._fd: int | None = os.open(path, os.O_RDONLY)
+
+    def rows(self, ids: Ids) -> Vectors:
+        """These rows, read one by one."""
+        if self._fd is None:
+            raise BadInput("the vector store is closed")
+        out = np.empty((len(ids), self._dim), dtype=np.float32)
+        for n, i in enumerate(ids):
+            data = os.pread(self._fd, self._width, self._offset + int(i) * self._width)
+            out[n] = np.frombuffer(data, dtype="<f4")
+        return out
+
+    def close(self) -> None:
+        """Close the descriptor (the map goes with the array)."""
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
+
+
 class FaissStore:
     """A FAISS index over unit vectors: exact `IndexIDMap2(IndexFlatIP)` or `IVF,SQ8`."""
 
@@ -130,14 +173,14 @@ class FaissStore:
         dim: int,
         index: faiss.Index | None = None,
         *,
-        raw: Vectors | None = None,
+        raw: RawVectors | None = None,
         nprobe: int = DEFAULT_NPROBE,
         rerank: int = DEFAULT_RERANK,
     ) -> None:
         self.dim = dim
         self.rerank = rerank
         self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        self._raw = raw  # float32 vectors by id (memory-mapped) when the codes are lossy
+        self._raw = raw  # the float32 vectors by id, when the codes are lossy
         self._ivf = _ivf_of(self.index)
         if self._ivf is not None:
             self._ivf.nprobe = nprobe
@@ -172,20 +215,7 @@ class FaissStore:
                 f"vector index has dimension {index.d}, the embedder gives {dim}: "
                 "run `xinda ingest --rebuild`"
             )
-        raw: Vectors | None = None
-        if _ivf_of(index) is not None:
-            try:
-                raw = np.load(folder / VECTORS_NPY, mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise IndexMismatch(
-                    f"cannot read {VECTORS_NPY} ({type(exc).__name__}): "
-                    "run `xinda ingest --rebuild`"
-                ) from None
-            if raw.shape != (index.ntotal, dim):
-                raise IndexMismatch(
-                    f"{VECTORS_NPY} holds {raw.shape}, the index {index.ntotal} × {dim}: "
-                    "run `xinda ingest --rebuild`"
-                )
+        raw = RawVectors(folder / VECTORS_NPY, index.ntotal, dim) if _ivf_of(index) else None
         return cls(dim, index, raw=raw, nprobe=nprobe, rerank=rerank)
 
     def train(self, sample: Vectors) -> None:
@@ -209,7 +239,7 @@ class FaissStore:
         if self._raw is not None and self.rerank > 1:
             _, found = self.index.search(q, min(k * self.rerank, self.index.ntotal))
             rows = np.sort(found[0][found[0] >= 0])  # ascending: reads go forward in the file
-            exact = np.asarray(self._raw[rows], dtype=np.float32) @ q[0]
+            exact = self._raw.rows(rows) @ q[0]
             best = np.argsort(-exact, kind="stable")[:k]
             return [(int(rows[i]), float(exact[i])) for i in best]
         scores, ids = self.index.search(q, min(k, self.index.ntotal))
@@ -218,7 +248,7 @@ class FaissStore:
     def reconstruct(self, ids: Ids) -> Vectors:
         """Stored vectors of these ids (from `vectors.npy` when the codes are lossy)."""
         if self._raw is not None:
-            return np.asarray(self._raw[np.asarray(ids)], dtype=np.float32)
+            return np.asarray(self._raw.array[np.asarray(ids)], dtype=np.float32)
         if self._ivf is not None:
             raise BadInput("an approximate store keeps its float vectors only once saved")
         if not len(ids):
@@ -255,7 +285,9 @@ class FaissStore:
         return info
 
     def close(self) -> None:
-        """Nothing to release: the index lives in this process."""
+        """Close `vectors.npy` (the index itself lives in this process)."""
+        if self._raw is not None:
+            self._raw.close()
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -313,7 +345,7 @@ class FaissBackend:
             progress.advance(hi - lo)
         store.save(folder)
         if store.kind != "flat":
-            store._raw = np.load(folder / VECTORS_NPY, mmap_mode="r", allow_pickle=False)
+            store._raw = RawVectors(folder / VECTORS_NPY, n, dim)
         return store
 
     def open(self, folder: Path, dim: int) -> FaissStore:

@@ -209,7 +209,7 @@ def test_bench_scale_runs_tiny(corpus_home: Path, tmp_path: Path) -> None:
     recall = float(cells[-1])
     assert 0.0 < recall <= 1.0
     assert "HNSW32,Flat" in text and "nprobe 128, SQ8 scores only" in text
-    assert float(cells[7]) > float(cells[5]) > 0  # process RSS measured, embedder included
+    assert float(cells[8]) > float(cells[5]) > 0  # process RSS measured, embedder included
 
 
 def test_synthetic_vectors_are_not_uniform() -> None:
