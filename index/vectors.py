@@ -6,7 +6,12 @@ Two shapes of FAISS index, chosen by size when a version is built:
   × 384-d still 300 MB and ~20 ms a query on one core (10.6 ms measured at 100k);
 - from the threshold on, `IVF<nlist>,SQ8` (inverted lists over 8-bit scalar-quantised
   vectors): a quarter of the memory and a few ms a query at 1M, recall@10 against exact
-  measured by `make bench-scale` (bench/scale.md: HNSW was rejected there, see its notes).
+  measured by `make bench-scale` (bench/scale.md). Rejected there: HNSW32 (recall@10
+  0.90 at efSearch 128 on these concentrated vectors, 10x the build time, full floats
+  plus a graph in memory). Rejected in a one-off run at 1M (2026-12-04, same synthetic
+  data, nprobe 32, 10·k candidates re-scored): SQ4, recall 0.935; PQ96, recall 0.72
+  and nearly 5 minutes of training. E5 vectors sit in a narrow cone (mean pair cosine
+  0.88), where coarse codes cannot tell neighbours apart.
   SQ8 codes cannot give the original vectors back, so the float32 vectors are also saved
   as `vectors.npy` (`RawVectors`): re-ingest reuses them from there, bit for bit, and
   a search re-scores its `rerank`·k best candidates with them. SQ8 alone stops near
