@@ -8,7 +8,7 @@ STAMP := $(VENV)/.xinda-installed
 # Every install goes through the constraints file, so pip never picks another torch.
 PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c requirements/constraints.txt
 
-.PHONY: setup run test eval-gates lint bench eval clean soak
+.PHONY: setup run test eval-gates lint bench bench-scale eval clean soak
 
 E5_DIR := $(XINDA_HOME)/models/multilingual-e5-small
 
@@ -67,6 +67,14 @@ soak: setup
 
 bench: setup
 	$(BIN)/python -m evals.bench
+
+# Synthetic 100k and 1M chunk sets drawn around the XINDA_HOME index's real vectors: build
+# time, disk, RSS, dense/BM25/hybrid latency, recall@10 vs exact; writes bench/scale.md.
+# About 15-25 min on 2 cores; `make bench-scale BENCH_SCALE_SIZES=100000` for a quick run.
+BENCH_SCALE_SIZES ?= 100000,1000000
+bench-scale: setup
+	$(BIN)/xinda ingest
+	$(BIN)/python -m evals.bench_scale --sizes $(BENCH_SCALE_SIZES)
 
 eval: setup
 	$(BIN)/python -m evals.dataset evals/qa.jsonl

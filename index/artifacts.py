@@ -1,6 +1,8 @@
 """The retriever files of an index version: written by the builder, opened by the service.
 
-vectors.faiss   FAISS IndexIDMap2 (ids = row numbers of chunks.jsonl)
+vectors.faiss   FAISS index (ids = row numbers of chunks.jsonl); `vectors.npy` beside it
+                when the index is approximate (index/vectors.py); or, with the Milvus
+                backend, `milvus.json` (+ `milvus.db` for embedded Milvus Lite)
 bm25/           bm25s's own save (JSON + .npy)
 lexicon.json    zh↔en terms mined from the documents
 """
@@ -13,18 +15,24 @@ from typing import Any
 
 import numpy as np
 
+from index.chunk_table import ChunkTable
 from index.embed import Embedder
 from index.keyword import BM25Index, add_domain_terms
 from index.lexicon import Lexicon, domain_terms, mine_lexicon
 from index.progress import Progress
 from index.retriever import HybridRetriever, RetrievalConfig, passage_text
-from index.vectors import FaissStore
-from index.versions import IndexVersion
+from index.vectors import FaissBackend, VectorBackend
+from index.versions import CHUNKS, IndexVersion
 from ingest.document import Chunk
 from ingest.errors import IndexMismatch
 
 BM25_DIR = "bm25"
 LEXICON_FILE = "lexicon.json"
+
+
+DEFAULT_BACKEND = FaissBackend()
+# Versions written before the manifest named their vector store hold FAISS files.
+LEGACY_STORE = "faiss"
 
 
 def embedder_info(embedder: Embedder) -> dict[str, Any]:
@@ -38,9 +46,10 @@ def write_retrieval_files(
     embedder: Embedder,
     previous: IndexVersion | None,
     progress: Progress,
+    backend: VectorBackend = DEFAULT_BACKEND,
 ) -> dict[str, Any]:
     """Embed (reusing vectors of unchanged chunks), index and save; returns manifest info."""
-    reused = _reusable_vectors(previous, embedder)
+    reused = _reusable_vectors(previous, embedder, backend)
     rows_to_embed = [i for i, c in enumerate(chunks) if c.chunk_id not in reused]
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     for i, chunk in enumerate(chunks):
@@ -52,9 +61,9 @@ def write_retrieval_files(
             [passage_text(chunks[i]) for i in rows_to_embed], progress=progress.advance
         )
         vectors[rows_to_embed] = fresh
-    store = FaissStore(embedder.dim)
-    store.add(np.arange(len(chunks), dtype=np.int64), vectors)
-    store.save(folder)
+    store = backend.build(folder, np.arange(len(chunks), dtype=np.int64), vectors, progress)
+    described = {k: v for k, v in store.describe().items() if k != "memory_bytes"}
+    store.close()  # Milvus Lite must let go of its file before the version is checksummed
 
     lexicon = mine_lexicon(c.text for c in chunks)
     lexicon.save(folder / LEXICON_FILE)
@@ -64,23 +73,36 @@ def write_retrieval_files(
     BM25Index.build([passage_text(c) for c in chunks]).save(bm25_dir)
     return {
         "embedder": embedder_info(embedder),
+        "vector_store": described,
         "embedded": len(rows_to_embed),
         "reused_vectors": len(chunks) - len(rows_to_embed),
         "lexicon_pairs": len(lexicon.pairs),
     }
 
 
-def _reusable_vectors(previous: IndexVersion | None, embedder: Embedder) -> dict[str, Any]:
+def stored_with(manifest: Mapping[str, Any]) -> str:
+    """The name of the vector backend a version was built with."""
+    return str(manifest.get("vector_store", {}).get("store", LEGACY_STORE))
+
+
+def _reusable_vectors(
+    previous: IndexVersion | None, embedder: Embedder, backend: VectorBackend
+) -> dict[str, Any]:
     if previous is None or previous.manifest.get("embedder") != embedder_info(embedder):
         return {}
+    if stored_with(previous.manifest) != backend.name:
+        return {}  # another backend's files: re-embed rather than guess how to read them
     try:
-        store = FaissStore.load(previous.path, embedder.dim)
+        store = backend.open(previous.path, embedder.dim)
     except IndexMismatch:
         return {}
-    chunks = previous.chunks()
-    if len(chunks) != len(store):
-        return {}
-    vectors = store.reconstruct(np.arange(len(chunks), dtype=np.int64))
+    try:
+        chunks = previous.chunks()
+        if len(chunks) != len(store):
+            return {}
+        vectors = store.reconstruct(np.arange(len(chunks), dtype=np.int64))
+    finally:
+        store.close()
     return {c.chunk_id: vectors[i] for i, c in enumerate(chunks)}
 
 
@@ -96,17 +118,36 @@ def check_embedder(manifest: Mapping[str, Any], embedder: Embedder) -> None:
         )
 
 
+def load_chunks(version: IndexVersion) -> Sequence[Chunk]:
+    """The served chunk records: read on demand, so a million cost megabytes, not a GB."""
+    return ChunkTable(version.path / CHUNKS)
+
+
+def check_backend(manifest: Mapping[str, Any], backend: VectorBackend) -> None:
+    """Refuse a version whose vectors another backend holds, saying what to do."""
+    built = stored_with(manifest)
+    if built != backend.name:
+        raise IndexMismatch(
+            f"index vectors are stored in {built}; settings ask for {backend.name} "
+            f"(XINDA_VECTOR_STORE): run `xinda ingest --rebuild`"
+        )
+
+
 def open_retriever(
-    version: IndexVersion, embedder: Embedder, config: RetrievalConfig | None = None
+    version: IndexVersion,
+    embedder: Embedder,
+    config: RetrievalConfig | None = None,
+    backend: VectorBackend = DEFAULT_BACKEND,
 ) -> HybridRetriever:
     """Load a verified version's retriever files into a HybridRetriever."""
     check_embedder(version.manifest, embedder)
+    check_backend(version.manifest, backend)
     lexicon = Lexicon.load(version.path / LEXICON_FILE)
     add_domain_terms(domain_terms(lexicon))
     return HybridRetriever(
-        chunks=version.chunks(),
+        chunks=load_chunks(version),
         embedder=embedder,
-        vectors=FaissStore.load(version.path, embedder.dim),
+        vectors=backend.open(version.path, embedder.dim),
         keyword=BM25Index.load(version.path / BM25_DIR),
         lexicon=lexicon,
         config=config,

@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.artifacts import write_retrieval_files
+from index.artifacts import DEFAULT_BACKEND, write_retrieval_files
 from index.embed import Embedder
 from index.progress import NoProgress, Progress
+from index.vectors import VectorBackend
 from index.versions import DocumentRecord, IndexVersion, VersionStore
 from ingest.chunk import ChunkSettings, TokenCounter
 from ingest.document import Chunk, bytes_hash
@@ -83,6 +84,7 @@ class IndexBuilder:
     # Without an embedder a version holds chunks only (enough for `xinda chunks`-style
     # inspection and the store's own tests); the service refuses such a version.
     embedder: Embedder | None = None
+    vectors: VectorBackend = DEFAULT_BACKEND
 
     def chunker_info(self) -> dict[str, Any]:
         """Chunker settings recorded in the manifest."""
@@ -208,16 +210,22 @@ class IndexBuilder:
             }
             if self.embedder is not None:
                 info |= write_retrieval_files(
-                    writer.path, chunks, self.embedder, previous, progress or NoProgress()
+                    writer.path,
+                    chunks,
+                    self.embedder,
+                    previous,
+                    progress or NoProgress(),
+                    self.vectors,
                 )
             version = writer.commit(info)
         except OSError as exc:
             writer.abort()
             raise _storage_error(exc) from None
         except BaseException:
+            self.vectors.remove(writer.path)
             writer.abort()
             raise
-        self.store.prune()
+        self.store.prune(on_remove=self.vectors.remove)
         return version
 
 

@@ -86,6 +86,10 @@ class KeywordIndex(Protocol):
 
     def save(self, folder: Path) -> None: ...
 
+    def memory_bytes(self) -> int:
+        """In-memory size of the index arrays (for `xinda stats`)."""
+        ...
+
     def __len__(self) -> int: ...
 
 
@@ -117,6 +121,11 @@ def add_domain_terms(terms: Iterable[str]) -> None:
             continue
         jieba.add_word(term, freq=DOMAIN_FREQ)
         _added_terms.add(term)
+
+
+def added_terms() -> list[str]:
+    """The domain terms added to jieba in this process, sorted (what an index records)."""
+    return sorted(_added_terms)
 
 
 def tokenize(text: str) -> list[str]:
@@ -202,12 +211,16 @@ class BM25Index:
     @classmethod
     def build(cls, texts: Sequence[str]) -> BM25Index:
         """Index `texts` (row i = texts[i]) with the domain terms added so far."""
-        corpus = [tokenize(t) for t in texts]
+        return cls.from_tokens([tokenize(t) for t in texts])
+
+    @classmethod
+    def from_tokens(cls, corpus: Sequence[Sequence[str]]) -> BM25Index:
+        """Index already-`tokenize`d texts (the scale bench's synthetic corpus comes so)."""
         model: Any | None = None
         if any(corpus):
             model = bm25s.BM25()
-            model.index(corpus, show_progress=False)
-        return cls(model, len(texts), sorted(_added_terms))
+            model.index([list(tokens) for tokens in corpus], show_progress=False)
+        return cls(model, len(corpus), sorted(_added_terms))
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
@@ -275,6 +288,10 @@ class BM25Index:
             return 0
         return int(self._indptr[tid + 1] - self._indptr[tid])
 
+    def memory_bytes(self) -> int:
+        """Bytes of the score matrix (data, indices, indptr); the vocabulary dict aside."""
+        return int(self._data.nbytes + self._indices.nbytes + self._indptr.nbytes)
+
     def __len__(self) -> int:
         return self._num_docs
 
@@ -308,12 +325,25 @@ class BM25Index:
         rows = np.flatnonzero(scores > 0)
         if rows.size == 0:
             return []
+        if rows.size > k:
+            # Sorting every matching row costs ~100 ms at 1M chunks; keep the rows scoring
+            # at least the k-th best (ties included, so "ties by row" still holds) first.
+            values = scores[rows]
+            kth = np.partition(values, rows.size - k)[rows.size - k]
+            rows = rows[values >= kth]
         order = rows[np.argsort(-scores[rows], kind="stable")][:k]
         return [(int(r), float(scores[r])) for r in order]
 
     def _scores(self, per_id: dict[int, float]) -> npt.NDArray[np.float32]:
-        scores = np.zeros(self._num_docs, dtype=np.float32)
+        # One bincount over every query term's postings: np.add.at is ~10x slower, which
+        # matters once a common term's posting list holds hundreds of thousands of rows.
+        rows: list[npt.NDArray[Any]] = []
+        contributions: list[npt.NDArray[Any]] = []
         for tid, weight in per_id.items():
             lo, hi = int(self._indptr[tid]), int(self._indptr[tid + 1])
-            np.add.at(scores, self._indices[lo:hi], self._data[lo:hi] * np.float32(weight))
-        return scores
+            rows.append(self._indices[lo:hi])
+            contributions.append(self._data[lo:hi] * np.float32(weight))
+        summed = np.bincount(
+            np.concatenate(rows), weights=np.concatenate(contributions), minlength=self._num_docs
+        )
+        return summed.astype(np.float32)

@@ -112,7 +112,8 @@ class HybridRetriever:
         lexicon: Lexicon,
         config: RetrievalConfig | None = None,
     ) -> None:
-        self.chunks = list(chunks)
+        # Kept as given, not copied: a caller may pass a lazy sequence (the scale bench).
+        self.chunks: Sequence[Chunk] = chunks
         self.embedder = embedder
         self.vectors = vectors
         self.keyword = keyword

@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -245,14 +245,17 @@ class VersionStore:
         """Start writing a new version."""
         return VersionWriter(self.root)
 
-    def prune(self, keep: int = 2) -> None:
+    def prune(self, keep: int = 2, on_remove: Callable[[Path], None] | None = None) -> None:
         """Delete old versions and abandoned temporary folders, keeping the newest `keep`
-        and always the current one."""
+        and always the current one; `on_remove(folder)` first frees what a version holds
+        elsewhere (a collection on a Milvus server)."""
         folder = self.root / "versions"
         if not folder.is_dir():
             return
         current = self.current_id()
         for tmp in folder.glob(".tmp-*"):
+            if on_remove is not None:
+                on_remove(tmp)
             shutil.rmtree(tmp, ignore_errors=True)
         # A writer killed between writing the new pointer and renaming it leaves this
         # behind; callers hold the writer lock, so no live writer owns one.
@@ -261,4 +264,6 @@ class VersionStore:
         versions = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
         for old in versions[:-keep] if keep else versions:
             if old.name != current:
+                if on_remove is not None:
+                    on_remove(old)
                 shutil.rmtree(old, ignore_errors=True)

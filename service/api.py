@@ -47,7 +47,13 @@ from service.schemas import (
     UploadResponse,
 )
 from service.settings import Settings
-from service.wiring import make_builder, make_embedder, make_pipeline, make_store
+from service.wiring import (
+    make_builder,
+    make_embedder,
+    make_pipeline,
+    make_store,
+    make_vector_backend,
+)
 
 log = logging.getLogger("xinda.http")
 MAX_JSON_BYTES = 256 * 1024
@@ -65,6 +71,7 @@ class ServiceState:
         self._lock = threading.Lock()
         self._retriever: HybridRetriever | None = None
         self._version: str | None = None
+        self._retired: list[HybridRetriever] = []
         self.pipeline: AnswerPipeline = make_pipeline(settings, self.retriever)
 
     def retriever(self) -> HybridRetriever:
@@ -75,9 +82,23 @@ class ServiceState:
         with self._lock:
             if self._retriever is None or current != self._version:
                 version = self.store.current()
-                self._retriever = open_retriever(version, make_embedder(self.settings))
+                self._retire(self._retriever)
+                self._retriever = open_retriever(
+                    version,
+                    make_embedder(self.settings),
+                    backend=make_vector_backend(self.settings),
+                )
                 self._version = version.version_id
             return self._retriever
+
+    def _retire(self, old: HybridRetriever | None) -> None:
+        """Close the vector store of the retriever replaced one switch ago (a Milvus client
+        holds a server and a lock per version); the one just replaced may still be
+        answering a request, so it is closed at the next switch."""
+        if old is not None:
+            self._retired.append(old)
+        while len(self._retired) > 1:
+            self._retired.pop(0).vectors.close()
 
     def answer_events(
         self,
@@ -186,8 +207,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retriever = await run_in_threadpool(state.retriever)
         except XinDaError as exc:
             return error_response(503, "not_ready", str(exc))
+        # `vectors` was added for issue 9 (kind, index type, memory); the rest is unchanged.
         return JSONResponse(
-            {"status": "ready", "version": state._version, "chunks": len(retriever.chunks)}
+            {
+                "status": "ready",
+                "version": state._version,
+                "chunks": len(retriever.chunks),
+                "vectors": retriever.vectors.describe(),
+            }
         )
 
     @app.post("/v1/search", response_model=SearchResponse)

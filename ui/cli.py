@@ -33,7 +33,7 @@ from ingest.errors import BadInput, IndexMismatch, NotFound, XinDaError
 from ingest.pipeline import Skipped, chunk_files, collect_files
 from ingest.tokens import e5_token_counter
 from service.settings import Settings
-from service.wiring import make_builder, make_pipeline, make_retriever
+from service.wiring import make_builder, make_pipeline, make_retriever, make_store
 
 app = typer.Typer(
     name="xinda",
@@ -219,6 +219,59 @@ def search(
         out.print(f"[dim]{result.timings_ms.get('total', 0):.0f} ms[/dim]")
 
 
+@app.command()
+def stats(as_json: JsonOpt = False) -> None:
+    """Show the current index version: counts, vector index type, memory and disk sizes."""
+    import time
+
+    from index.stats import index_stats
+
+    settings = _settings()
+    with _errors_to_exit():
+        started = time.perf_counter()
+        version = make_store(settings).current()
+        retriever = make_retriever(settings)
+        data = index_stats(version, retriever)
+        data["load_seconds"] = round(time.perf_counter() - started, 2)
+        if as_json:
+            out.print(json.dumps(data, ensure_ascii=False), markup=False, highlight=False)
+            return
+        vectors = data["vectors"]
+        params = ", ".join(
+            f"{k} {vectors[k]}" for k in ("nlist", "nprobe", "collection") if k in vectors
+        )
+        rows = [
+            ("version", data["version"]),
+            ("documents / chunks", f"{data['documents']} / {data['chunks']}"),
+            (
+                "vector store",
+                f"{vectors['store']} {vectors['index']}, {vectors['vectors']} × {vectors['dim']}"
+                + (f" ({params})" if params else ""),
+            ),
+            ("vector index memory", _mib(vectors.get("memory_bytes"))),
+            ("BM25 memory", _mib(data["bm25"]["memory_bytes"])),
+            ("index on disk", _mib(data["disk_bytes"])),
+            (
+                "process RSS (peak)",
+                f"{_mib(data['process'].get('rss_bytes'))} "
+                f"({_mib(data['process'].get('peak_rss_bytes'))})",
+            ),
+            ("load time", f"{data['load_seconds']} s (checksums, embedder, indexes)"),
+        ]
+        table = Table("", "", show_header=False)
+        for name, value in rows:
+            table.add_row(name, str(value))
+        out.print(table)
+
+
+def _mib(value: int | None) -> str:
+    return (
+        "n/a (Milvus manages it; see the process RSS)"
+        if value is None
+        else f"{value / 2**20:.1f} MiB"
+    )
+
+
 @app.command("eval")
 def eval_command(
     eval_set: Annotated[Path, typer.Option("--set", help="Eval set (JSON lines).")] = Path(
@@ -334,7 +387,11 @@ def _eval_meta(
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "commit": commit or None,
         # Every setting but the secrets, so two reports show what differed between runs.
-        "settings": {k: v for k, v in settings.model_dump(mode="json").items() if "key" not in k},
+        "settings": {
+            k: v
+            for k, v in settings.model_dump(mode="json").items()
+            if "key" not in k and "token" not in k
+        },
     }
 
 
