@@ -112,9 +112,9 @@ def bench_service(
     home: Path, requests: int, llm_questions: int, threads: int | None = None
 ) -> list[str]:
     """`xinda serve` over `home`: HTTP latency (extractive), then the local LLM when
-    `llm_questions` > 0 and its GGUF is there, then bare llama.cpp with the server stopped."""
+    `llm_questions` > 0 and its GGUF is there, each answer paired with bare llama.cpp."""
     from evals.bench_http import http_lines, run_http_bench
-    from evals.bench_llm import Streamed, llm_lines, run_bare, run_service
+    from evals.bench_llm import BareLlama, LlmRuns, llm_lines, run_llm
     from evals.dataset import load_eval_set
     from evals.server_proc import serve
     from service.settings import Settings
@@ -127,14 +127,15 @@ def bench_service(
     # The server's default backend is extractive, so /v1/search does not translate
     # English queries with the LLM; the LLM part asks for `llm: local` per request.
     env = {"XINDA_LLM": "extractive", "XINDA_THREADS": str(threads)}
-    llm_part: tuple[Streamed, list[Streamed], int] | None = None
+    llm: LlmRuns | None = None
     with serve(home, env) as server:
         cells = run_http_bench(server.url, questions, requests)
         peak_extractive = server.memory_mb("VmHWM")
         if llm_questions > 0 and model.is_file():
-            llm_part = run_service(server.url, items, llm_questions)
+            bare = BareLlama(model, threads, settings.llm_context)
+            llm = run_llm(server.url, items, llm_questions, bare, server.cpu_s)
         peak = server.memory_mb("VmHWM")
-        rss_end = server.memory_mb("VmRSS")
+        rss_end = {f: server.memory_mb(f) for f in ("VmRSS", "RssAnon", "RssFile")}
         started_s = server.started_s
     lines = [
         f"## HTTP API (`xinda serve` on a loopback port, {threads} threads, "
@@ -148,20 +149,20 @@ def bench_service(
         "",
         f"- peak RSS (VmHWM) after the HTTP runs above (extractive): {peak_extractive:.0f} MiB",
     ]
-    if llm_part is None:
+    if llm is None:
         why = "skipped (--no-llm)" if llm_questions <= 0 else f"skipped: {model} not found"
         return lines + ["", "## Local LLM", "", f"- {why}"]
-    warm, runs, skipped = llm_part
     lines += [
         f"- peak RSS (VmHWM) after the local LLM answers: {peak:.0f} MiB "
-        f"(RSS at the end {rss_end:.0f} MiB)",
+        f"(at the end: RSS {rss_end['VmRSS']:.0f} MiB, of which anonymous "
+        f"{rss_end['RssAnon']:.0f} MiB and file-backed {rss_end['RssFile']:.0f} MiB, mostly "
+        "the memory-mapped GGUF)",
         "",
         f"## Local LLM ({model.name}, streamed /v1/ask with `llm: local`, "
-        f"{len(runs)} test-split questions)",
+        f"{len(llm.runs)} test-split questions)",
         "",
     ]
-    bare = run_bare(model, threads, settings.llm_context, warm, runs) if runs else None
-    return lines + llm_lines(warm, runs, skipped, bare, threads)
+    return lines + llm_lines(llm, threads)
 
 
 def machine_lines() -> list[str]:

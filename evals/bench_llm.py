@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -45,6 +45,7 @@ class Streamed:
     text: str
     hits: tuple[dict[str, Any], ...]
     server_ms: dict[str, float]
+    cpu_s: float | None = None  # the server process's CPU time during the request
 
     @property
     def generated(self) -> bool:
@@ -61,6 +62,7 @@ class Bare:
     text: str
     counted_tokens: int  # llama.cpp's own decode counter
     counted_s: float
+    cpu_s: float | None = None  # this process's CPU time during the call
 
 
 def decode_rate(pieces: int, first: float | None, last: float | None) -> float | None:
@@ -119,12 +121,29 @@ def stream_answer(http: httpx.Client, question: str, lang: str, backend: str) ->
     )
 
 
-def run_service(
-    url: str, items: Sequence[EvalItem], n: int
-) -> tuple[Streamed, list[Streamed], int]:
+@dataclass(frozen=True)
+class LlmRuns:
+    """The warm-up answer, the counted ones, and their bare twins (when measured)."""
+
+    warm: Streamed
+    runs: list[Streamed]
+    skipped: int  # questions refused before generation
+    bare: list[Bare] | None
+
+
+def run_llm(
+    url: str,
+    items: Sequence[EvalItem],
+    n: int,
+    bare: BareLlama | None,
+    server_cpu: Callable[[], float] | None = None,
+) -> LlmRuns:
     """A warm-up answer to a dev-split question (loads the model, fills the system prompt's
-    KV state; not counted), then test-split answers until `n` generated text; questions
-    refused before generation are skipped and counted."""
+    KV state; not counted), then test-split answers until `n` generated text. Each one's
+    prompt goes to bare llama.cpp right after, so the pair shares the machine's background
+    load (the idle server spends no CPU meanwhile). `server_cpu` reads the server's CPU
+    seconds, which are compared with bare llama.cpp's because wall time on a shared machine
+    moves with the neighbours' load."""
     dev = [i for i in items if i.split == "dev" and i.answerable and i.lang == "zh"]
     warm: Streamed | None = None
     with httpx.Client(base_url=url, timeout=ANSWER_TIMEOUT_S) as http:
@@ -134,17 +153,25 @@ def run_service(
                 break
         if warm is None:
             raise ValueError("the eval set has no answerable Chinese dev question to warm up")
+        if bare is not None:
+            bare.generate(replay_messages(warm))
         runs: list[Streamed] = []
+        twins: list[Bare] = []
         skipped = 0
         for item in candidates(items):
             if len(runs) == n:
                 break
+            cpu = server_cpu() if server_cpu else None
             run = stream_answer(http, item.question, item.lang, "local")
-            if run.generated:
-                runs.append(run)
-            else:
+            if cpu is not None and server_cpu is not None:
+                run = replace(run, cpu_s=server_cpu() - cpu)
+            if not run.generated:
                 skipped += 1
-    return warm, runs, skipped
+                continue
+            runs.append(run)
+            if bare is not None:
+                twins.append(bare.generate(replay_messages(run)))
+    return LlmRuns(warm, runs, skipped, twins if bare is not None else None)
 
 
 def replay_messages(run: Streamed) -> list[dict[str, str]]:
@@ -163,57 +190,58 @@ def replay_messages(run: Streamed) -> list[dict[str, str]]:
 _NOT_CHUNK = frozenset({"rank", "score", "why"})
 
 
-def run_bare(
-    model: Path, threads: int, n_ctx: int, warm: Streamed, runs: Sequence[Streamed]
-) -> list[Bare]:
-    """Each run's prompt on one fresh llama.cpp context, after the warm-up's prompt (not
-    counted), as the service's context had seen it: the system prompt's KV state is reused."""
-    from llama_cpp import Llama
+class BareLlama:
+    """The same GGUF on llama.cpp in this process, called as service/llm/local.py calls it
+    (one context that keeps its KV state between calls, temperature 0, seed 0)."""
 
-    llama = Llama(
-        model_path=str(model),
-        n_ctx=n_ctx,
-        n_threads=threads,
-        n_threads_batch=threads,
-        seed=0,
-        verbose=False,
-    )
-    _bare_one(llama, replay_messages(warm))
-    return [_bare_one(llama, replay_messages(run)) for run in runs]
+    def __init__(self, model: Path, threads: int, n_ctx: int) -> None:
+        from llama_cpp import Llama
 
+        self.llama = Llama(
+            model_path=str(model),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            seed=0,
+            verbose=False,
+        )
 
-def _bare_one(llama: Any, chat: list[dict[str, str]]) -> Bare:
-    import llama_cpp
+    def generate(self, chat: list[dict[str, str]]) -> Bare:
+        """Stream one answer and time its pieces."""
+        import llama_cpp
 
-    before = llama_cpp.llama_perf_context(llama.ctx)
-    n_before, t_before = int(before.n_eval), float(before.t_eval_ms)
-    started = time.perf_counter()
-    first = last = None
-    pieces, text = 0, []
-    # The service's settings (service/llm/local.py with GenerationOptions' defaults).
-    stream: Iterator[dict[str, Any]] = llama.create_chat_completion(
-        messages=chat,
-        stream=True,
-        temperature=0.0,
-        seed=0,
-        max_tokens=AnswerConfig().max_tokens,
-    )
-    for chunk in stream:
-        piece = chunk["choices"][0]["delta"].get("content") if chunk["choices"] else None
-        if piece:
-            now = time.perf_counter() - started
-            first = now if first is None else first
-            last, pieces = now, pieces + 1
-            text.append(piece)
-    after = llama_cpp.llama_perf_context(llama.ctx)
-    return Bare(
-        first,
-        last,
-        pieces,
-        "".join(text),
-        int(after.n_eval) - n_before,
-        (float(after.t_eval_ms) - t_before) / 1000,
-    )
+        before = llama_cpp.llama_perf_context(self.llama.ctx)
+        cpu = time.process_time()
+        started = time.perf_counter()
+        first = last = None
+        pieces, text = 0, []
+        stream = cast(
+            Iterator[dict[str, Any]],
+            self.llama.create_chat_completion(
+                messages=cast(Any, chat),
+                stream=True,
+                temperature=0.0,
+                seed=0,
+                max_tokens=AnswerConfig().max_tokens,
+            ),
+        )
+        for chunk in stream:
+            piece = chunk["choices"][0]["delta"].get("content") if chunk["choices"] else None
+            if piece:
+                now = time.perf_counter() - started
+                first = now if first is None else first
+                last, pieces = now, pieces + 1
+                text.append(piece)
+        after = llama_cpp.llama_perf_context(self.llama.ctx)
+        return Bare(
+            first,
+            last,
+            pieces,
+            "".join(text),
+            int(after.n_eval) - int(before.n_eval),
+            (float(after.t_eval_ms) - float(before.t_eval_ms)) / 1000,
+            time.process_time() - cpu,
+        )
 
 
 # -- report lines (pure) -------------------------------------------------------------------
@@ -227,18 +255,13 @@ def _s(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def llm_lines(
-    warm: Streamed,
-    runs: Sequence[Streamed],
-    skipped: int,
-    bare: Sequence[Bare] | None,
-    threads: int,
-) -> list[str]:
-    """The local-LLM section: a table by language, then the bare llama.cpp comparison."""
+def llm_lines(llm: LlmRuns, threads: int) -> list[str]:
+    """The local-LLM section: a table by language, then the paired bare llama.cpp comparison."""
+    runs = llm.runs
     langs = sorted({r.lang for r in runs}, key=lambda x: x != "zh")
     groups: list[tuple[str, list[Streamed]]] = [("all", list(runs))]
     groups += [(lang, [r for r in runs if r.lang == lang]) for lang in langs]
-    rows: list[tuple[str, Any]] = [
+    rows: list[tuple[str, Callable[[list[Streamed]], float | None]]] = [
         ("time to first token p50, s (client)", lambda g: _p([r.first_token_s for r in g], 50)),
         ("time to first token p95, s (client)", lambda g: _p([r.first_token_s for r in g], 95)),
         (
@@ -265,28 +288,81 @@ def llm_lines(
     regenerated = sum(1 for r in runs if r.server_ms.get("regenerated"))
     lines += [
         "",
-        f"- warm-up answer (not counted; loads the model): {warm.done_s:.1f} s",
-        f"- skipped: {skipped} question(s) refused before generation; "
+        f"- warm-up answer (not counted; loads the model): {llm.warm.done_s:.1f} s",
+        f"- skipped: {llm.skipped} question(s) refused before generation; "
         f"{regenerated} answer(s) regenerated for language (counted, stream unaffected)",
-        "- English questions include the LLM translation for retrieval before `sources`",
+        "- tokens/s: `token` events after the first over the time after the first (llama.cpp "
+        "streams about one token per event); English questions include the LLM translation "
+        "for retrieval before `sources`",
     ]
-    if bare is None:
-        return lines
+    return lines if llm.bare is None else lines + bare_lines(runs, llm.bare, threads)
+
+
+def bare_lines(runs: Sequence[Streamed], bare: Sequence[Bare], threads: int) -> list[str]:
+    """Service against bare llama.cpp on the same prompts: decode rates as ratios."""
     service = pooled_rate([(r.pieces, r.first_token_s, r.last_token_s) for r in runs])
     bare_rate = pooled_rate([(b.pieces, b.first_token_s, b.last_token_s) for b in bare])
     counted = sum(b.counted_tokens for b in bare) / max(1e-9, sum(b.counted_s for b in bare))
-    r = ratio(service, bare_rate)
-    same = sum(1 for run, b in zip(runs, bare, strict=True) if run.text == b.text)
-    lines += [
+    pooled = ratio(service, bare_rate)
+    paired = _p(
+        [
+            ratio(
+                decode_rate(r.pieces, r.first_token_s, r.last_token_s),
+                decode_rate(b.pieces, b.first_token_s, b.last_token_s),
+            )
+            for r, b in zip(runs, bare, strict=True)
+        ],
+        50,
+    )
+    same = sum(1 for r, b in zip(runs, bare, strict=True) if r.text == b.text)
+    best_service = max(
+        (decode_rate(r.pieces, r.first_token_s, r.last_token_s) or 0 for r in runs), default=0
+    )
+    best_bare = max(
+        (decode_rate(b.pieces, b.first_token_s, b.last_token_s) or 0 for b in bare), default=0
+    )
+    return [
         "",
-        f"Bare llama.cpp, same GGUF and {threads} threads, same prompts (rebuilt from each "
-        "answer's `sources` hits), run in the bench process after the server stopped:",
+        f"Bare llama.cpp: same GGUF, {threads} threads, same prompts (rebuilt from each "
+        "answer's `sources` hits with the service's prompt builder), in the bench process "
+        "right after each service answer, while the server idles:",
         "",
         f"- time to first token p50 {_s(_p([b.first_token_s for b in bare], 50))} s "
-        "(prefill only: no retrieval, no translation)",
+        "(prefill only: no HTTP, retrieval or translation)",
         f"- decode tokens/s pooled {_s(bare_rate)} (llama.cpp's own counter: {counted:.2f})",
-        f"- service / bare decode rate: {'–' if r is None else f'{r:.2f}'}"
-        + ("" if r is None else f" (service within {abs(1 - r) * 100:.0f}% of bare)"),
+        f"- service / bare decode rate, pooled: {_within(pooled)}; per question p50: "
+        f"{_within(paired)}",
+        f"- fastest single answer's decode rate (least disturbed by other load): service "
+        f"{best_service:.2f}, bare {best_bare:.2f} tokens/s → "
+        f"{_within(ratio(best_service, best_bare))}",
+        *cpu_lines(runs, bare),
         f"- identical text to the service's stream: {same}/{len(bare)} answers",
     ]
+
+
+def cpu_lines(runs: Sequence[Streamed], bare: Sequence[Bare]) -> list[str]:
+    """CPU seconds per answer, service process against bare llama.cpp, Chinese questions
+    apart (an English one also costs the service a translation call)."""
+    lines = []
+    for label, keep in (("all", ("zh", "en")), ("zh", ("zh",))):
+        pairs = [
+            (r.cpu_s, b.cpu_s)
+            for r, b in zip(runs, bare, strict=True)
+            if r.lang in keep and r.cpu_s is not None and b.cpu_s is not None
+        ]
+        if pairs:
+            service, own = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+            lines.append(
+                f"- CPU seconds per answer ({label}, n={len(pairs)}): service process "
+                f"{service / len(pairs):.1f} (whole request), bare {own / len(pairs):.1f} "
+                f"(prefill + decode) → ratio {service / own:.2f}"
+            )
     return lines
+
+
+def _within(r: float | None) -> str:
+    if r is None:
+        return "–"
+    pct = round(abs(1 - r) * 100)
+    side = "" if pct == 0 else ", slower" if r < 1 else ", faster"
+    return f"{r:.2f} (service within {pct}% of bare{side})"

@@ -42,6 +42,17 @@ class ServerProcess:
         """A memory line of /proc/<pid>/status in MiB: VmHWM (peak resident) or VmRSS."""
         return proc_status_mb(Path(f"/proc/{self.pid}/status").read_text(), field)
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the server process has used so far."""
+        return proc_stat_cpu_s(Path(f"/proc/{self.pid}/stat").read_text())
+
+
+def proc_stat_cpu_s(stat: str) -> float:
+    """utime + stime of a /proc/<pid>/stat text, in seconds."""
+    # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def proc_status_mb(status: str, field: str) -> float:
     """Parse `field` (a kB figure) out of a /proc/<pid>/status text, in MiB."""

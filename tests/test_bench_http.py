@@ -5,6 +5,7 @@ time: those depend on the machine and its neighbours."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,17 @@ from tiny_index import build_tiny_home
 
 from evals.bench import bench_service
 from evals.bench_http import PROBES, Cell, Timed, http_lines, ratio, target_line
-from evals.bench_llm import Bare, Streamed, candidates, decode_rate, llm_lines, pooled_rate
+from evals.bench_llm import (
+    Bare,
+    LlmRuns,
+    Streamed,
+    candidates,
+    decode_rate,
+    llm_lines,
+    pooled_rate,
+)
 from evals.dataset import EvalItem
-from evals.server_proc import proc_status_mb
+from evals.server_proc import proc_stat_cpu_s, proc_status_mb
 from evals.sse import sse_events
 
 
@@ -95,6 +104,12 @@ def test_proc_status_mb_reads_kilobytes() -> None:
         proc_status_mb(status, "VmSwap")
 
 
+def test_proc_stat_cpu_s_reads_past_a_name_with_spaces() -> None:
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat = f"42 (python -m x) S 1 2 3 4 5 6 7 8 9 10 {3 * ticks} {ticks} 0 0 20 19 10"
+    assert proc_stat_cpu_s(stat) == 4.0
+
+
 def _item(n: int, lang: str, split: str = "test", kind: str = "fact") -> EvalItem:
     answers = () if kind == "unanswerable" else ("x",)
     return EvalItem(f"{lang}-{n}", lang, f"q{n}", answers, None, None, kind, split)
@@ -130,17 +145,24 @@ def _streamed(lang: str, text: str, first: float) -> Streamed:
         text,
         (),
         {"first_token": first * 1000},
+        cpu_s=10.0,
     )
 
 
 def test_llm_lines_compare_the_service_with_bare_llama() -> None:
     runs = [_streamed("zh", "甲", 4.0), _streamed("en", "b", 6.0)]
-    bare = [Bare(1.0, 3.0, 21, "甲", 40, 4.0), Bare(1.0, 3.0, 21, "other", 40, 4.0)]
-    text = "\n".join(llm_lines(runs[0], runs, 1, bare, threads=2))
+    bare = [Bare(1.0, 3.0, 21, "甲", 40, 4.0, 4.0), Bare(1.0, 3.0, 21, "other", 40, 4.0, 6.0)]
+    text = "\n".join(llm_lines(LlmRuns(runs[0], runs, 1, bare), threads=2))
     assert "| measure | all (n=2) | zh (n=1) | en (n=1) |" in text
     assert "| time to first token p50, s (client) | 4.00 | 4.00 | 6.00 |" in text
     assert "| decode tokens/s pooled | 10.00 | 10.00 | 10.00 |" in text
     assert "- decode tokens/s pooled 10.00 (llama.cpp's own counter: 10.00)" in text
-    assert "- service / bare decode rate: 1.00 (service within 0% of bare)" in text
+    assert (
+        "- service / bare decode rate, pooled: 1.00 (service within 0% of bare); "
+        "per question p50: 1.00 (service within 0% of bare)"
+    ) in text
     assert "- identical text to the service's stream: 1/2 answers" in text
     assert "1 question(s) refused before generation" in text
+    assert "- CPU seconds per answer (all, n=2): service process 10.0" in text
+    assert "bare 5.0 (prefill + decode) → ratio 2.00" in text
+    assert "- CPU seconds per answer (zh, n=1): service process 10.0" in text
