@@ -65,8 +65,10 @@ soak: setup
 	$(BIN)/xinda ingest
 	$(BIN)/python tests/soak.py
 
+# `make bench BENCH_ARGS="--no-llm --requests 20"` for a shorter run (README: Benchmark).
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/python -m evals.bench
+	$(BIN)/python -m evals.bench $(BENCH_ARGS)
 
 eval: setup
 	$(BIN)/python -m evals.dataset evals/qa.jsonl
