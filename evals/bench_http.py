@@ -104,9 +104,11 @@ def beyond_retrieval(timings_ms: dict[str, float]) -> float | None:
     return float(timings_ms["total"]) - float(timings_ms["retrieve"])
 
 
-def run_cell(url: str, probe: str, questions: Sequence[str], clients: int, requests: int) -> Cell:
+def run_cell(
+    url: str, probe: str, questions: Sequence[str], clients: int, requests: int, offset: int = 0
+) -> Cell:
     """`requests` calls of `probe` split over `clients` threads, each with its own
-    keep-alive connection; client c asks questions[c*each : (c+1)*each] (wrapping)."""
+    keep-alive connection; client c asks questions[offset + c*each + i] (wrapping)."""
     cell = Cell(probe, clients)
     each = max(1, requests // clients)
     lock = threading.Lock()
@@ -114,7 +116,7 @@ def run_cell(url: str, probe: str, questions: Sequence[str], clients: int, reque
     def client(c: int) -> None:
         with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT_S) as http:
             for i in range(each):
-                question = questions[(c * each + i) % len(questions)]
+                question = questions[(offset + c * each + i) % len(questions)]
                 try:
                     timed = PROBES[probe](http, question)
                 except (httpx.HTTPError, RuntimeError, json.JSONDecodeError) as exc:
@@ -134,19 +136,32 @@ def run_cell(url: str, probe: str, questions: Sequence[str], clients: int, reque
     return cell
 
 
+ROUNDS = 5
+
+
 def run_http_bench(
     url: str, questions: Sequence[str], requests: int, concurrency: Sequence[int] = (1, 8)
 ) -> list[Cell]:
-    """Every probe at every concurrency, after a warm-up of each probe (not counted)."""
+    """Every probe at every concurrency, after a warm-up of each probe (not counted).
+
+    Each cell's requests are spread over up to ROUNDS interleaved rounds (every cell once a
+    round, on that round's questions), so when the machine's background load changes during
+    the run it touches all cells alike and the ratios between them stay fair.
+    """
     with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT_S) as http:
-        for probe in PROBES.values():
+        for call in PROBES.values():
             for question in questions[:3]:
-                probe(http, question)
-    return [
-        run_cell(url, probe, questions, clients, requests)
-        for probe in PROBES
-        for clients in concurrency
-    ]
+                call(http, question)
+    rounds = max(1, min(ROUNDS, requests))
+    per_round = max(1, requests // rounds)
+    cells = {(p, c): Cell(p, c) for p in PROBES for c in concurrency}
+    for r in range(rounds):
+        for (probe, clients), cell in cells.items():
+            part = run_cell(url, probe, questions, clients, per_round, offset=r * per_round)
+            cell.samples += part.samples
+            cell.errors += part.errors
+            cell.wall_s += part.wall_s
+    return list(cells.values())
 
 
 # -- report lines (pure) -------------------------------------------------------------------
