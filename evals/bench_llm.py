@@ -357,6 +357,17 @@ def cpu_lines(runs: Sequence[Streamed], bare: Sequence[Bare]) -> list[str]:
                 f"{service / len(pairs):.1f} (whole request), bare {own / len(pairs):.1f} "
                 f"(prefill + decode) → ratio {service / own:.2f}"
             )
+    served = [(r.cpu_s, b.cpu_s) for r, b in zip(runs, bare, strict=True)]
+    known = [(a, b) for a, b in served if a is not None and b is not None]
+    if known and sum(a for a, _ in known) < sum(b for _, b in known):
+        # The same prompt and tokens cannot cost less CPU with HTTP and retrieval on top;
+        # busy-waiting threads can: llama.cpp's OpenMP workers spin between operations,
+        # and on cores other work shares, the spinning burns time slices.
+        lines.append(
+            "- caution: bare llama.cpp used more CPU than the whole service request, so it "
+            "spent time busy-waiting (cores shared with other work); its rates understate "
+            "llama.cpp, rerun on an idle machine for this comparison"
+        )
     return lines
 
 

@@ -167,3 +167,11 @@ def test_llm_lines_compare_the_service_with_bare_llama() -> None:
     assert "- CPU seconds per answer (all, n=2): service process 10.0" in text
     assert "bare 5.0 (prefill + decode) → ratio 2.00" in text
     assert "- CPU seconds per answer (zh, n=1): service process 10.0" in text
+    assert "caution" not in text
+
+
+def test_llm_lines_warn_when_bare_llama_burns_more_cpu_than_the_service() -> None:
+    runs = [_streamed("zh", "甲", 4.0)]
+    bare = [Bare(1.0, 3.0, 21, "甲", 40, 4.0, 30.0)]
+    text = "\n".join(llm_lines(LlmRuns(runs[0], runs, 0, bare), threads=2))
+    assert "- caution: bare llama.cpp used more CPU than the whole service request" in text
