@@ -65,8 +65,10 @@ soak: setup
 	$(BIN)/xinda ingest
 	$(BIN)/python tests/soak.py
 
+# `make bench BENCH_ARGS="--no-llm --requests 20"` for a shorter run (README: Benchmark).
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/python -m evals.bench
+	$(BIN)/python -m evals.bench $(BENCH_ARGS)
 
 # Synthetic 100k and 1M chunk sets drawn around the XINDA_HOME index's real vectors: build
 # time, disk, RSS, dense/BM25/hybrid latency, recall@10 vs exact; writes bench/scale.md.

@@ -1,12 +1,19 @@
-"""`make bench`: ingest, embedding and search timings on the bundled corpus; writes
-bench/report.md. Comparisons are ratios measured in the same run."""
+"""`make bench`: ingest, embedding and search timings on the bundled corpus, then the
+served API over HTTP (search/ask latency at 1 and 8 clients, the local LLM's first token
+and tokens/s against bare llama.cpp, the server's peak memory); writes bench/report.md.
+Comparisons are ratios measured in the same run.
+
+    python -m evals.bench [--no-llm] [--requests 80] [--llm-questions 6] [--out FILE]
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.pipeline import chunk_file, collect_files
@@ -101,16 +108,106 @@ def bench_embedders() -> list[str]:
     return lines
 
 
-def main() -> None:
-    """Run the benchmarks, print them, write bench/report.md."""
-    header = [
-        "# XinDa benchmark report",
+def bench_service(
+    home: Path, requests: int, llm_questions: int, threads: int | None = None
+) -> list[str]:
+    """`xinda serve` over `home`: HTTP latency (extractive), then the local LLM when
+    `llm_questions` > 0 and its GGUF is there, each answer paired with bare llama.cpp."""
+    from evals.bench_http import http_lines, run_http_bench
+    from evals.bench_llm import BareLlama, LlmRuns, llm_lines, run_llm
+    from evals.dataset import load_eval_set
+    from evals.server_proc import serve
+    from service.settings import Settings
+
+    items = load_eval_set(Path("evals/qa.jsonl"))
+    questions = [i.question for i in items if i.split == "test"]
+    settings = Settings(home=home) if threads is None else Settings(home=home, threads=threads)
+    threads = settings.threads
+    model = settings.llm_model_file
+    # The server's default backend is extractive, so /v1/search does not translate
+    # English queries with the LLM; the LLM part asks for `llm: local` per request.
+    env = {"XINDA_LLM": "extractive", "XINDA_THREADS": str(threads)}
+    llm: LlmRuns | None = None
+    with serve(home, env) as server:
+        cells = run_http_bench(server.url, questions, requests)
+        peak_extractive = server.memory_mb("VmHWM")
+        if llm_questions > 0 and model.is_file():
+            bare = BareLlama(model, threads, settings.llm_context)
+            llm = run_llm(server.url, items, llm_questions, bare, server.cpu_s)
+        peak = server.memory_mb("VmHWM")
+        rss_end = {f: server.memory_mb(f) for f in ("VmRSS", "RssAnon", "RssFile")}
+        started_s = server.started_s
+    lines = [
+        f"## HTTP API (`xinda serve` on a loopback port, {threads} threads, "
+        f"{requests} requests per row, test-split questions zh + en)",
         "",
-        f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-        f"Python {platform.python_version()}, {os.cpu_count()} cores",
-        f"- date: {time.strftime('%Y-%m-%d %H:%M')}",
+        f"- server ready (/readyz 200) {started_s:.1f} s after spawn",
+        "",
+        *http_lines(cells),
+        "",
+        "## Server memory (/proc/<pid>/status)",
+        "",
+        f"- peak RSS (VmHWM) after the HTTP runs above (extractive): {peak_extractive:.0f} MiB",
+    ]
+    if llm is None:
+        why = "skipped (--no-llm)" if llm_questions <= 0 else f"skipped: {model} not found"
+        return lines + ["", "## Local LLM", "", f"- {why}"]
+    lines += [
+        f"- peak RSS (VmHWM) after the local LLM answers: {peak:.0f} MiB "
+        f"(at the end: RSS {rss_end['VmRSS']:.0f} MiB, of which anonymous "
+        f"{rss_end['RssAnon']:.0f} MiB and file-backed {rss_end['RssFile']:.0f} MiB, mostly "
+        "the memory-mapped GGUF)",
+        "",
+        f"## Local LLM ({model.name}, streamed /v1/ask with `llm: local`, "
+        f"{len(llm.runs)} test-split questions)",
         "",
     ]
+    return lines + llm_lines(llm, threads)
+
+
+def machine_lines() -> list[str]:
+    """Machine, date and the load on it when the bench started."""
+    load1, load5, _ = os.getloadavg()
+    lines = [
+        f"- machine: {platform.machine()}, {_cpu_model()}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- load average at start: {load1:.2f} (1 min), {load5:.2f} (5 min)",
+    ]
+    if load1 > LOAD_WARNING:
+        lines.insert(
+            0,
+            f"> **Timings inflated**: the 1-minute load average was {load1:.2f} (> "
+            f"{LOAD_WARNING}) when this run started; other work shared the cores.\n",
+        )
+    return lines
+
+
+LOAD_WARNING = 1.5
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmarks, print them, write the report."""
+    parser = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__)
+    parser.add_argument("--no-llm", action="store_true", help="skip the local LLM part")
+    parser.add_argument("--requests", type=int, default=80, help="HTTP requests per row")
+    parser.add_argument("--llm-questions", type=int, default=6, help="local LLM answers")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="server and llama.cpp threads (XINDA_THREADS)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/report.md"))
+    args = parser.parse_args(argv)
+    header = ["# XinDa benchmark report", "", *machine_lines(), ""]
     import tempfile
 
     body = bench_chunking(Path("corpus"))
@@ -119,12 +216,15 @@ def main() -> None:
         models = Path(os.environ.get("XINDA_HOME", ".xinda")) / "models"
         (home / "models").symlink_to(models.resolve(), target_is_directory=True)
         body += [""] + bench_index(home)
+        llm_questions = 0 if args.no_llm else args.llm_questions
+        body += [""] + bench_service(home, args.requests, llm_questions, args.threads)
     body += [""] + bench_embedders()
+    load1, _, _ = os.getloadavg()
+    body += ["", f"- load average at the end: {load1:.2f} (1 min)"]
     report = "\n".join(header + body) + "\n"
     print(report)
-    out = Path("bench")
-    out.mkdir(exist_ok=True)
-    (out / "report.md").write_text(report, encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
 
 
 if __name__ == "__main__":
