@@ -16,7 +16,7 @@ from index.keyword import general_frequency, tokenize
 from index.lexicon import expand_query
 from index.retriever import Hit, HybridRetriever, SearchResult
 from ingest.errors import BadInput
-from service.answer_check import rare_anchors
+from service.answer_check import Focus, focus_misses, question_focus, rare_anchors
 from service.citations import attach_best_citation, renumber, repair_citations
 from service.grounding import ground_answer
 from service.injection import inert_links
@@ -341,7 +341,7 @@ class AnswerPipeline:
     def _finish_generated(self, prepared: Prepared, raw: str, backend: str) -> Answer:
         shown = prepared.hits[: self.config.llm_passages]
         text, used = repair_citations(inert_links(raw.strip()), len(shown))
-        if _is_refusal(text) or _declines(text) or not text:
+        if _is_refusal(text) or _declines(text) or _says_nothing(text, prepared.standalone):
             # The code found a supported sentence (refusal is decided before generation);
             # a small model's own "not found" is less reliable than that check (dev split).
             return self._fallback(prepared, backend, ())
@@ -468,6 +468,30 @@ _DECLINES = re.compile(
 
 def _declines(text: str) -> bool:
     return bool(_DECLINES.search(_strip_markers(text)))
+
+
+# An answer that only points at the passages ("This is mentioned in [1] and [2].",
+# "This information is found in passage [1].") — dev split, English questions.
+_POINTS_AT_PASSAGES = re.compile(
+    r"^[^.。]{0,60}\b(?:found|mentioned|stated|provided|given|shown|based on)\b[^.。]{0,40}"
+    r"(?:\bpassages?\b|\[\d+\])[^.。]*[.。]?\s*$|"
+    r"^[^。]{0,30}(?:见|参见|参考)(?:资料)?\s*\[\d+\][^。]*。?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _says_nothing(text: str, question: str) -> bool:
+    """Whether a generation carries no answer: empty, only a pointer to the passages, or
+    no figure at all for a question asking how much / how many (its focus check)."""
+    body = _strip_markers(text).strip()
+    if not body or _POINTS_AT_PASSAGES.search(text.strip()):
+        return True
+    # "哪几家" / "which" ask for names, however the focus check reads the 几.
+    figure = question_focus(question).figure and not _ASKS_WHICH.search(question)
+    return focus_misses(Focus(figure=figure), body) != ()
+
+
+_ASKS_WHICH = re.compile(r"哪|\bwhich\b|\bwho\b", re.IGNORECASE)
 
 
 _FOLLOW_UP = re.compile(

@@ -144,3 +144,19 @@ def test_a_garbled_translation_does_not_lower_english_coverage(
     by_terms = question_coverage(retriever, question, terms, "", hits)
     garbled = question_coverage(retriever, question, terms, "火星探测器的轨道参数", hits)
     assert by_terms > 0 and garbled == by_terms
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        (QUESTION, "This is mentioned in [1] and [2]."),
+        ("2024年全球存储芯片市场规模是多少？", "存储芯片市场规模很大[1]。"),
+    ],
+)
+def test_a_generation_that_answers_nothing_falls_back(
+    parts: tuple[Settings, ExtractiveAnswerer], question: str, reply: str
+) -> None:
+    pipeline, _ = _pipeline(parts, reply)
+    answer = pipeline.answer(question, backend="local")
+    assert not answer.refused and answer.fallback == "extractive"
+    assert answer.answer == pipeline.answer(question, backend="extractive").answer
