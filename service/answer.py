@@ -359,7 +359,7 @@ class AnswerPipeline:
             aliases=self._retriever().lexicon.pairs,
         )
         text, used = repair_citations(report.kept, len(shown))
-        if not text.strip() or not used:
+        if not used or _says_nothing(text, prepared.standalone):
             return self._fallback(prepared, backend, report.dropped)
         citations = tuple(Citation(n=i, hit=shown[p - 1]) for i, p in enumerate(used, start=1))
         return Answer(

@@ -150,6 +150,8 @@ def test_a_garbled_translation_does_not_lower_english_coverage(
     ("question", "reply"),
     [
         (QUESTION, "This is mentioned in [1] and [2]."),
+        # What survives the grounding check is only a pointer.
+        (QUESTION, "三大封测厂营收为98765.4亿元[1]。详见资料[1]。"),
         ("2024年全球存储芯片市场规模是多少？", "存储芯片市场规模很大[1]。"),
     ],
 )
