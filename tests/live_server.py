@@ -4,7 +4,6 @@ what a TestClient cannot: the server's own memory, concurrent clients, a real so
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from evals.server_proc import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = (
@@ -35,13 +36,6 @@ class LiveServer:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmRSS line")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

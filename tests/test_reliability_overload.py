@@ -7,7 +7,6 @@ to stay busy on demand."""
 
 from __future__ import annotations
 
-import socket
 import statistics
 import threading
 import time
@@ -19,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 
+from evals.server_proc import free_port
 from service.api import create_app
 from service.llm.base import GenerationOptions, Message
 from service.settings import Settings
@@ -60,9 +60,7 @@ def test_a_full_queue_turns_requests_away_while_health_and_search_answer(
     held = HeldGenerator()
     state = app.state.xinda
     state.pipeline._generator = lambda name: held
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
