@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.dataset import EvalItem, load_eval_set, normalise_for_match
+from evals.dataset import EvalItem, load_eval_set
+from evals.metrics import answer_correct
 from index.lexicon import expand_query
 from service.language import answer_language_ok
 from service.llm.extractive import ExtractiveAnswerer
@@ -36,12 +37,6 @@ class Outcome:
     correct: bool
     language_ok: bool
     answer_ms: float
-
-
-def matches(text: str, answers: Sequence[str]) -> bool:
-    """True when any gold answer occurs in `text` after `normalise_for_match`."""
-    folded = normalise_for_match(text)
-    return any(normalise_for_match(a) in folded for a in answers if normalise_for_match(a))
 
 
 def auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
@@ -100,7 +95,7 @@ def run(
                 item=item,
                 text=extracted.text,
                 support=extracted.support,
-                correct=item.answerable and matches(extracted.text, item.answers),
+                correct=answer_correct(item, extracted.text, refused=False),
                 language_ok=answer_language_ok(extracted.text, lang),
                 answer_ms=answer_ms,
             )

@@ -13,7 +13,8 @@ import itertools
 import sys
 from pathlib import Path
 
-from evals.dataset import EvalItem, load_eval_set, normalise_for_match
+from evals.dataset import EvalItem, load_eval_set
+from evals.metrics import answer_correct
 from service.settings import Settings
 from service.wiring import make_pipeline, make_retriever
 
@@ -41,8 +42,7 @@ def main() -> None:
     rows: list[Row] = []
     for item in items:
         prepared = pipeline.prepare(item.question, backend="extractive")
-        text = normalise_for_match(prepared.extracted.text)
-        correct = any(normalise_for_match(a) in text for a in item.answers)
+        correct = answer_correct(item, prepared.extracted.text, refused=False)
         missed = with_focus and bool(prepared.extracted.misses)
         rows.append((item, prepared.extracted.support, prepared.coverage, correct, missed))
     ans = [r for r in rows if r[0].answerable]

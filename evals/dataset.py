@@ -5,10 +5,16 @@ Line format (UTF-8, one object per line, blank lines ignored)::
     {"id": "zh-001", "lang": "zh", "question": "...", "answers": ["3551.9亿元"],
      "doc": "000_8170d0da7d067bac.txt", "evidence": "...", "type": "number", "split": "test"}
 
-`answers` are short strings; an answer counts as matched when any of them occurs in the
-system's answer after both are passed through `normalise_for_match`. Unanswerable items
-have `type` "unanswerable", no answers and null `doc` / `evidence`. `split` is optional
-(user-supplied sets) and defaults to "test". Keys beyond these are ignored.
+`answers` are short strings quoted from the evidence; an answer counts as matched when any
+of them occurs in the system's answer after both are passed through `normalise_for_match`.
+Unanswerable items have `type` "unanswerable", no answers and null `doc` / `evidence`.
+`split` is optional (user-supplied sets) and defaults to "test". Keys beyond these are
+ignored, except the optional `answers_en`.
+
+`answers_en` (optional, English items only): the gold in English. An English question over
+Chinese documents is rightly answered in English ("founded in 1981", "about 2 years",
+"JCET"), which never holds the Chinese gold string (1981年, 2年, 长电科技); those
+renderings count as matches too. The rule they follow is in `tests/test_qa_dataset.py`.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class EvalItem:
     evidence: str | None
     type: str
     split: str = DEFAULT_SPLIT
+    answers_en: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -140,6 +147,7 @@ def _parse_item(raw: object, path: Path, lineno: int) -> EvalItem:
         raise _fail(path, lineno, "an unanswerable item must have no answers")
     if item_type != "unanswerable" and not answers:
         raise _fail(path, lineno, f"a {item_type!r} item needs at least one answer")
+    answers_en = _answers_en(raw.get("answers_en", []), lang, answers, path, lineno)
 
     return EvalItem(
         id=item_id,
@@ -150,7 +158,20 @@ def _parse_item(raw: object, path: Path, lineno: int) -> EvalItem:
         evidence=evidence,
         type=item_type,
         split=split,
+        answers_en=answers_en,
     )
+
+
+def _answers_en(
+    value: object, lang: str, answers: tuple[str, ...], path: Path, lineno: int
+) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(a, str) and a.strip() for a in value):
+        raise _fail(
+            path, lineno, f"'answers_en' must be a list of non-empty strings, got {value!r}"
+        )
+    if value and (lang != "en" or not answers):
+        raise _fail(path, lineno, "'answers_en' belongs to answerable English items only")
+    return tuple(value)
 
 
 def load_eval_set(path: Path) -> list[EvalItem]:

@@ -70,13 +70,14 @@ _MARKER = re.compile(r"\[\^?\d+\]|【\d+】")
 
 
 def answer_correct(item: EvalItem, answer: str, refused: bool) -> bool:
-    """An answerable item is right when not refused and any gold string occurs in the answer,
-    both folded by `normalise_for_match` (width, case, spaces, punctuation, thousands
-    separators) and the answer's citation markers removed."""
+    """An answerable item is right when not refused and any gold string (or, for an English
+    item, any of its English renderings) occurs in the answer, both folded by
+    `normalise_for_match` (width, case, spaces, punctuation, thousands separators) and the
+    answer's citation markers removed."""
     if not item.answerable or refused:
         return False
     text = normalise_for_match(_MARKER.sub(" ", answer))
-    golds = (normalise_for_match(gold) for gold in item.answers)
+    golds = (normalise_for_match(gold) for gold in (*item.answers, *item.answers_en))
     # A gold string of punctuation alone folds to "" and would match every answer.
     return any(gold and gold in text for gold in golds)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from evals.dataset import EvalItem
@@ -64,6 +66,14 @@ def test_any_gold_answer_counts() -> None:
 )
 def test_gold_not_found(gold: str, answer: str) -> None:
     assert not answer_correct(item(gold), answer, refused=False)
+
+
+def test_an_english_rendering_of_the_gold_counts() -> None:
+    english = dataclasses.replace(item("1981年"), lang="en", answers_en=("1981",))
+    assert answer_correct(english, "TCL was founded in 1981 [1].", refused=False)
+    assert answer_correct(english, "TCL成立于1981年[1]", refused=False)  # the quoted source
+    assert not answer_correct(english, "TCL was founded in 1991 [1].", refused=False)
+    assert not answer_correct(english, "TCL was founded in 1981 [1].", refused=True)
 
 
 def test_refused_or_unanswerable_is_never_correct() -> None:

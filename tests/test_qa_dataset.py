@@ -55,8 +55,38 @@ def answerable(items: list[EvalItem]) -> list[EvalItem]:
 
 def test_every_line_has_exactly_the_documented_keys() -> None:
     lines = [line for line in QA_PATH.read_text(encoding="utf-8").split("\n") if line.strip()]
-    bad = [i for i, line in enumerate(lines, 1) if set(json.loads(line)) != ALL_KEYS]
+    bad = [
+        i for i, line in enumerate(lines, 1) if set(json.loads(line)) - {"answers_en"} != ALL_KEYS
+    ]
     assert not bad, f"lines with missing/extra keys: {bad}"
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def test_every_english_item_with_a_chinese_gold_has_english_renderings(
+    items: list[EvalItem],
+) -> None:
+    """The rule for `answers_en`: every answerable English item whose gold holds Chinese gets
+    the gold as an English answer would state it (figures with their scale word, 210亿美元 →
+    "21 billion"; years and dates; companies by their English names), and only those items,
+    so the English score is not raised item by item."""
+    for item in answerable(items):
+        needs = item.lang == "en" and any(_has_cjk(a) for a in item.answers)
+        assert bool(item.answers_en) == needs, item.id
+
+
+def test_english_renderings_are_specific(items: list[EvalItem]) -> None:
+    """A rendering is English, folds to at least three characters, and is not in the
+    question: an answer that echoes the question must not count as right."""
+    for item in items:
+        question = normalise_for_match(item.question)
+        for rendering in item.answers_en:
+            folded = normalise_for_match(rendering)
+            assert not _has_cjk(rendering), (item.id, rendering)
+            assert len(folded) >= 3, (item.id, rendering)
+            assert folded not in question, (item.id, rendering)
 
 
 def test_corpus_has_the_five_documents(corpus: dict[str, str]) -> None:
@@ -254,6 +284,27 @@ def test_split_is_optional_and_defaults_to_test(tmp_path: Path) -> None:
 def test_extra_keys_are_ignored(tmp_path: Path) -> None:
     (item,) = load_eval_set(write_lines(tmp_path, line(notes="checked by hand")))
     assert item.id == "zh-001"
+
+
+def test_answers_en_is_read_for_english_items(tmp_path: Path) -> None:
+    (item,) = load_eval_set(
+        write_lines(tmp_path, line(lang="en", id="en-001", answers_en=["355.19 billion"]))
+    )
+    assert item.answers_en == ("355.19 billion",)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"answers_en": ["355.19 billion"]},  # a Chinese item
+        {"lang": "en", "answers_en": "355.19 billion"},  # not a list
+        {"lang": "en", "answers_en": [""]},
+        {"lang": "en", "answers_en": ["x"], **UNANSWERABLE},
+    ],
+)
+def test_bad_answers_en_is_rejected(tmp_path: Path, changes: dict[str, object]) -> None:
+    with pytest.raises(BadInput, match="answers_en"):
+        load_eval_set(write_lines(tmp_path, line(**changes)))
 
 
 def test_utf8_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
