@@ -71,10 +71,20 @@ _LIST_QUESTION = re.compile(
 _LIST_SEPARATOR = re.compile(r"[、，,；;]")
 LIST_UNITS: Final = 3
 LIST_CHARS: Final = 300
+# A figure and the measure after it: 14300项, 3551.9亿元, 58.12%, 2024 年.
+_FIGURE = re.compile(r"(\d[\d,.]*)\s*([%％]|[A-Za-z]+|[\u4e00-\u9fff]{0,2})")
+# 七大维度, 三家, 两项, 十余个: a count written in Chinese numerals with its measure word.
+# A bare 一 is mostly an article (一个平台, 一大批), so a count starts from 二 or is 一十/一百.
+_CHINESE_FIGURE = re.compile(
+    r"((?:[二三四五六七八九十两]|一[十百千万])[一二三四五六七八九十百千万]*余?)"
+    r"([大个项家种类条款名座台])"
+)
+_ASKED_MEASURE = re.compile(r"(?:多少|几)\s*([个项家种类条款名座台片亿万元美%人])")
 _YEAR_OR_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\b(?:19|20)\d{2}\b")
 _BULLET = re.compile(r"^[\s\-–—•◆●■□▪*·>]+")
 _SENTENCE_END = re.compile(r"[。！？；.!?;”)）]$")
 HEADING_CHARS: Final = 40
+CONTEXT_WEIGHT: Final = 0.5  # a table row's caption and header words count half
 
 
 @dataclass(frozen=True)
@@ -176,14 +186,31 @@ class ExtractiveAnswerer:
 
 def units(text: str) -> list[str]:
     """Quotable units of a passage: each line (a table row, a list item) cut into sentences."""
-    out: list[str] = []
+    return [unit for unit, _ in units_in_context(text)]
+
+
+def units_in_context(text: str) -> list[tuple[str, str]]:
+    """Each quotable unit with its context: for a table row, the table's caption and header
+    row, which say what its cells are ("58.12%" means a 2023 enrolment share only under
+    "表2 集成电路行业2023年相关专业招生占比情况 / 层次 专业 占比"); "" for running text."""
+    out: list[tuple[str, str]] = []
+    caption = header = ""
+    in_table = False
     for line in text.split("\n"):
         line = _BULLET.sub("", line).strip()
+        if not line:
+            continue
         if "\t" in line or "|" in line:  # a table row answers as a whole
-            pieces = [line]
-        else:
-            pieces = [line[a:b].strip() for a, b in split_sentences(line)]
-        out.extend(p[:MAX_CHARS] for p in pieces if len(p) >= MIN_CHARS)
+            if not in_table:
+                in_table, header = True, line
+            if len(line) >= MIN_CHARS:
+                out.append((line[:MAX_CHARS], f"{caption} {header}" if line != header else caption))
+            continue
+        in_table = False
+        # The last short line before a table is its caption.
+        caption = line if len(line) <= HEADING_CHARS * 2 else ""
+        pieces = [line[a:b].strip() for a, b in split_sentences(line)]
+        out.extend((p[:MAX_CHARS], "") for p in pieces if len(p) >= MIN_CHARS)
     return out
 
 
@@ -205,41 +232,81 @@ def candidates_for(
     q_numbers = {t for t in q_tokens if _DIGIT.search(t)}
     wants_number = bool(_NUMERIC_QUESTION.search(question))
     wants_date = bool(_WHEN_QUESTION.search(question))
+    measure = asked_measure(question)
     focus = question_focus(question, anchors)
     seen: set[str] = set()
     out: list[Candidate] = []
     for position, hit in enumerate(hits[:MAX_HITS], 1):
-        hit_units = units(hit.chunk.text)
+        in_context = units_in_context(hit.chunk.text)
+        hit_units = [unit for unit, _ in in_context]
         passage = _passage(hit) if focus.anchors else ""
         passage_tokens = set(tokenize(passage)) if passage else set()
-        for index, text in enumerate(hit_units):
+        for index, (text, context) in enumerate(in_context):
             if text in seen:  # chunks overlap by a sentence
                 continue
             seen.add(text)
             if looks_like_instruction(text):
                 continue  # planted for a model to obey; never an answer (injection.py)
             tokens = set(tokenize(text))
-            keyword = sum(w for t, w in weights.items() if t in tokens) / total
-            number = len(q_numbers & tokens) / len(q_numbers) if q_numbers else 0.0
-            # A figure the question did not already give is what a numeric question wants.
-            new_figures = {t for t in tokens if _DIGIT.search(t)} - q_numbers
+            context_tokens = set(tokenize(context)) - tokens
+            keyword = (
+                sum(w for t, w in weights.items() if t in tokens)
+                + CONTEXT_WEIGHT * sum(w for t, w in weights.items() if t in context_tokens)
+            ) / total
+            # The year or subject a figure belongs to often sits one line up.
+            window = set(tokenize(" ".join(hit_units[max(0, index - 1) : index + 1])))
+            window |= context_tokens
+            number = len(q_numbers & window) / len(q_numbers) if q_numbers else 0.0
             shape = 0.0
             if wants_date:
                 shape = 1.0 if _YEAR_OR_DATE.search(text) else 0.0
             elif wants_number:
-                shape = 1.0 if new_figures else 0.0
+                shape = figure_shape(text, q_numbers, measure)
             factor = 1.0
             if cjk_share(text) < 0.3:
                 factor = LATIN_FACTOR
             elif len(text) < HEADING_CHARS and "\t" not in text and not _SENTENCE_END.search(text):
                 factor = HEADING_FACTOR
-            misses = _misses(focus, hit_units, index, passage_tokens, passage)
+            misses = _misses(focus, hit_units, index, context, passage_tokens, passage)
             out.append(
                 Candidate(position, index, text, keyword, number, shape, factor, misses)
             )
             if len(out) >= MAX_CANDIDATES:
                 return out
     return out
+
+
+def asked_measure(question: str) -> str:
+    """The measure word a how-many question asks in: 多少项专利 → 项, 几个维度 → 个."""
+    found = _ASKED_MEASURE.search(question)
+    return found.group(1) if found else ""
+
+
+def figure_shape(text: str, q_numbers: set[str], measure: str = "") -> float:
+    """How much `text` looks like the answer to a how-much question: 1 for a figure the
+    question did not give, in the measure it asks for (14300项 for 多少项); 0.7 for
+    another such figure; 0 when its only figures are years (成立于1967年 does not say how
+    many patents) or the question's own. Chinese numerals count (七大维度, 三家)."""
+    best = 0.0
+    for found in _FIGURE.finditer(text):
+        number, suffix = found.group(1).rstrip(",."), found.group(2)
+        if number in q_numbers or _is_year(number, suffix):
+            continue
+        if measure and suffix.startswith(measure):
+            return 1.0
+        best = 0.7
+    for found in _CHINESE_FIGURE.finditer(text):
+        if measure and found.group(2).startswith(measure):
+            return 1.0
+        best = max(best, 0.7)
+    return best
+
+
+def _is_year(number: str, suffix: str) -> bool:
+    # Dates are not amounts: 2024 年, 1月, 15日, a bare 2019.
+    if suffix[:1] in ("年", "月", "日"):
+        return True
+    return not suffix and len(number) == 4 and number[:2] in ("19", "20")
 
 
 def _with_list_items(
@@ -264,12 +331,18 @@ def _with_list_items(
 
 
 def _misses(
-    focus: Focus, hit_units: Sequence[str], index: int, passage_tokens: set[str], passage: str
+    focus: Focus,
+    hit_units: Sequence[str],
+    index: int,
+    context: str,
+    passage_tokens: set[str],
+    passage: str,
 ) -> tuple[str, ...]:
-    # The unit and its neighbours: a year or a table's subject often sits one line up.
+    # The unit, its neighbours and a table row's caption: a year or a table's subject often
+    # sits a line or two up.
     if focus.empty:
         return ()
-    window = "\n".join(hit_units[max(0, index - 1) : index + 2])
+    window = "\n".join([context, *hit_units[max(0, index - 1) : index + 2]])
     return focus_misses(focus, window, passage_tokens, passage)
 
 
