@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     llm_passage_chars: int = Field(
         260, ge=40, le=4000, description="Characters kept of each passage shown to the LLM."
     )
+    llm_state_cache_mb: int = Field(
+        256,
+        ge=0,
+        le=16384,
+        description="RAM for saved local-LLM prompt states (translation and answer prefixes); "
+        "0 = off.",
+    )
     llm_timeout_s: float = Field(120.0, gt=0, description="Per-answer generation timeout.")
     llm_queue: int = Field(4, ge=1, le=64, description="Answers generating or waiting at once.")
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible URL.")

@@ -107,6 +107,7 @@ def llm_config(settings: Settings) -> LLMConfig:
         openai_api_key=settings.openai_api_key,
         openai_model=settings.openai_model,
         timeout_s=settings.llm_timeout_s,
+        state_cache_mb=settings.llm_state_cache_mb,
     )
 
 

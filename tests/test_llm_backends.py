@@ -185,6 +185,33 @@ def test_local_reuses_the_kv_cache_for_a_shared_system_prompt(local: LocalGenera
 
 
 @pytest.mark.llm
+@pytest.mark.parametrize("cache_mb", [0, 64])
+def test_local_state_cache_keeps_a_prefix_across_another_system_prompt(
+    gguf: Path, cache_mb: int
+) -> None:
+    """An English question is a translation call and then an answer call, each with its
+    own system prompt; the saved states bring the answer prompt's prefix back."""
+    generator = LocalGenerator(gguf, n_threads=2, n_ctx=2048, state_cache_mb=cache_mb)
+    answer_rules = "".join(f"答题规则{i}：每句话标注资料编号，不编造数字。" for i in range(12))
+    translate_rules = "".join(f"翻译规则{i}：只输出中文译文，不回答。" for i in range(12))
+    one = GenerationOptions(max_tokens=1, timeout_s=120.0)
+    evaluated = []
+    for system, question in (
+        (answer_rules, "什么是晶圆代工？"),
+        (translate_rules, "What is a foundry?"),
+        (answer_rules, "什么是先进封装？"),
+    ):
+        generator.complete([Message("system", system), Message("user", question)], one)
+        assert generator.last_stats is not None
+        evaluated.append(generator.last_stats.prompt_tokens)
+    print(f"\nstate cache {cache_mb} MB: prompt tokens evaluated {evaluated}")
+    if cache_mb:
+        assert evaluated[2] < 20  # only the new question
+    else:
+        assert evaluated[2] > 150  # the whole answer prefix again
+
+
+@pytest.mark.llm
 def test_local_serialises_concurrent_callers(local: LocalGenerator) -> None:
     results: list[str] = []
     errors: list[BaseException] = []

@@ -32,17 +32,28 @@ class LocalGenerator:
     One llama.cpp context serves one generation at a time, so calls are serialised by a
     lock (a second caller waits up to its `timeout_s`). The context keeps the previous
     call's tokens and re-evaluates only what follows the longest common prefix, so a fixed
-    system prompt placed first is paid for once per process, not once per question.
+    system prompt placed first is paid for once per process, not once per question. An
+    English question costs two calls with different system prompts (translation for
+    retrieval, then the answer), which would throw that prefix away each time; a small RAM
+    cache of saved states (`state_cache_mb`, LRU) brings back the longest matching prefix.
     """
 
     name = "local"
     can_stream = True
 
-    def __init__(self, model_path: Path, n_threads: int = 2, n_ctx: int = 4096, seed: int = 0):
+    def __init__(
+        self,
+        model_path: Path,
+        n_threads: int = 2,
+        n_ctx: int = 4096,
+        seed: int = 0,
+        state_cache_mb: int = 0,
+    ):
         self.model_path = model_path
         self.n_threads = n_threads
         self.n_ctx = n_ctx
         self.seed = seed
+        self.state_cache_mb = state_cache_mb
         self._llama: Llama | None = None
         self.last_stats: GenerationStats | None = None  # of the last finished call
         # Guards both loading and generating: llama.cpp contexts are not thread-safe.
@@ -81,6 +92,12 @@ class LocalGenerator:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendUnavailable(f"llama.cpp cannot load {self.model_path}: {exc}") from None
+        if self.state_cache_mb > 0:
+            from llama_cpp.llama_cache import LlamaRAMCache
+
+            # A state holds only the used KV cells (~28 KB a token for the bundled 1.5B
+            # model), so a few hundred MB keep the answer and translation prefixes.
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.state_cache_mb << 20))
         return self._llama
 
     def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:

@@ -21,6 +21,7 @@ class LLMConfig:
     openai_api_key: str
     openai_model: str
     timeout_s: float
+    state_cache_mb: int = 0
 
     def __repr__(self) -> str:
         # Settings get logged; the key must not be.
@@ -29,7 +30,7 @@ class LLMConfig:
             f"LLMConfig(model_path={self.model_path!r}, n_threads={self.n_threads}, "
             f"n_ctx={self.n_ctx}, openai_base_url={self.openai_base_url!r}, "
             f"openai_api_key={key}, openai_model={self.openai_model!r}, "
-            f"timeout_s={self.timeout_s})"
+            f"timeout_s={self.timeout_s}, state_cache_mb={self.state_cache_mb})"
         )
 
 
@@ -41,7 +42,12 @@ def _local(config: LLMConfig) -> Generator:
         raise BackendUnavailable(
             "the local LLM backend needs a model path: run `make setup` to assemble the GGUF"
         )
-    return LocalGenerator(config.model_path, n_threads=config.n_threads, n_ctx=config.n_ctx)
+    return LocalGenerator(
+        config.model_path,
+        n_threads=config.n_threads,
+        n_ctx=config.n_ctx,
+        state_cache_mb=config.state_cache_mb,
+    )
 
 
 def _openai(config: LLMConfig) -> Generator:
