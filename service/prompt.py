@@ -43,10 +43,13 @@ def compact_passage(
     """The sentences of a passage that share most words with the question, in their
     original order, within `budget_chars` (whole passage when it fits). Sentences holding
     one of `first` (the extractive answerer's picks, scored with embeddings as well as
-    words) come before any word-overlap choice."""
+    words) come before any word-overlap choice. A table row or list line is a sentence of
+    its own, and no sentence takes more than twice the budget: a table
+    without full stops is one "sentence" to the splitter, and was put in whole (dev: 914
+    characters against a budget of 120, a fifth of the prompts over 1,000 tokens)."""
     if len(text) <= budget_chars:
         return text
-    spans = split_sentences(text)
+    spans = _line_sentences(text)
     words = set(tokenize(question))
     picked = [q.strip() for q in first if q.strip()]
 
@@ -56,13 +59,13 @@ def compact_passage(
         return (0 if chosen_first else 1, -len(words & set(tokenize(sentence))))
 
     scored = sorted(range(len(spans)), key=rank)
-    chosen: set[int] = set()
+    chosen: dict[int, int] = {}  # span → characters kept
     used = 0
     for i in scored:
-        size = spans[i][1] - spans[i][0]
+        size = min(spans[i][1] - spans[i][0], 2 * budget_chars)
         if used + size > budget_chars and chosen:
             continue
-        chosen.add(i)
+        chosen[i] = size
         used += size
         if used >= budget_chars:
             break
@@ -71,9 +74,25 @@ def compact_passage(
     for i in sorted(chosen):
         if i != last + 1 and parts:
             parts.append("…")
-        parts.append(text[spans[i][0] : spans[i][1]].strip())
+        sentence = text[spans[i][0] : spans[i][1]].strip()
+        parts.append(sentence if len(sentence) <= chosen[i] else sentence[: chosen[i]] + "…")
         last = i
     return "".join(parts)
+
+
+def _line_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of `text`, also cut at line breaks (table rows, list items)."""
+    out: list[tuple[int, int]] = []
+    for start, end in split_sentences(text):
+        cut = start
+        for offset, ch in enumerate(text[start:end], start):
+            if ch == "\n":
+                if text[cut:offset].strip():
+                    out.append((cut, offset))
+                cut = offset + 1
+        if text[cut:end].strip():
+            out.append((cut, end))
+    return out
 
 
 def answer_messages(

@@ -121,6 +121,15 @@ def test_compact_passage_puts_the_picked_sentence_first() -> None:
     assert picked == "乙公司的营收为10亿元。"
 
 
+def test_compact_passage_takes_table_rows_apart_and_caps_a_long_sentence() -> None:
+    table = "表1 各公司营收\n公司\t营收\n甲公司\t10亿元\n乙公司\t20亿元\n丙公司\t30亿元"
+    # Before, the whole table was one "sentence" and went in whole.
+    shown = compact_passage(table, "乙公司营收多少？", 12, first=["乙公司\t20亿元"])
+    assert shown == "乙公司\t20亿元"
+    run_on = "甲" * 50 + "。"
+    assert compact_passage(run_on + "乙。", "甲？", 10) == "甲" * 20 + "…"
+
+
 @pytest.mark.parametrize(
     "reply",
     ["The figure was not found in the provided passages [1].", "资料中未提及这一数据[1]。"],
