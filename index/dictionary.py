@@ -179,7 +179,7 @@ def lemmas(word: str) -> tuple[str, ...]:
         forms.append(word[:-1])
     for suffix in ("ing", "ed"):
         stem = word[: -len(suffix)]
-        if n > len(suffix) + 2 and word.endswith(suffix):
+        if n >= len(suffix) + 2 and word.endswith(suffix):
             if suffix == "ed" and stem.endswith("i"):
                 forms.append(stem[:-1] + "y")  # supplied → supply
             forms += [stem, stem + "e"]
