@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from index.chunk_table import ChunkTable
+from index.dictionary import ReverseDictionary
 from index.embed import Embedder
 from index.keyword import BM25Index, add_domain_terms
 from index.lexicon import Lexicon, domain_terms, mine_lexicon
@@ -138,8 +139,10 @@ def open_retriever(
     embedder: Embedder,
     config: RetrievalConfig | None = None,
     backend: VectorBackend = DEFAULT_BACKEND,
+    dictionary: ReverseDictionary | None = None,
 ) -> HybridRetriever:
-    """Load a verified version's retriever files into a HybridRetriever."""
+    """Load a verified version's retriever files into a HybridRetriever (with the CC-CEDICT
+    fallback for English words when given `dictionary`; it is no index file)."""
     check_embedder(version.manifest, embedder)
     check_backend(version.manifest, backend)
     lexicon = Lexicon.load(version.path / LEXICON_FILE)
@@ -151,4 +154,5 @@ def open_retriever(
         keyword=BM25Index.load(version.path / BM25_DIR),
         lexicon=lexicon,
         config=config,
+        dictionary=dictionary,
     )

@@ -227,21 +227,54 @@ def is_english(query: str) -> bool:
 
 def expand_query(query: str, lexicon: Lexicon) -> list[str]:
     """Chinese terms for the lexicon's English terms found in `query`, longest match first."""
-    words = _match_words(query)
+    found: list[str] = []
+    for _, _, terms in _lexicon_matches(_match_words(query), lexicon):
+        found.extend(t for t in terms if t not in found)
+    return found
+
+
+def uncovered_runs(query: str, lexicon: Lexicon) -> list[tuple[str, ...]]:
+    """The runs of `query`'s words (lower-cased, not singularised) that no lexicon term
+    covers, in order: what a fallback translator (index/dictionary.py) may still render.
+
+    Runs, not one list, so a phrase lookup never joins words a covered term stood between.
+    """
+    raw = _raw_words(query)
+    covered = [False] * len(raw)
+    for start, size, _ in _lexicon_matches(tuple(_singular(w) for w in raw), lexicon):
+        covered[start : start + size] = [True] * size
+    runs: list[tuple[str, ...]] = []
+    current: list[str] = []
+    for word, done in zip(raw, covered, strict=True):
+        if done:
+            if current:
+                runs.append(tuple(current))
+            current = []
+        else:
+            current.append(word)
+    if current:
+        runs.append(tuple(current))
+    return runs
+
+
+def _lexicon_matches(
+    words: tuple[str, ...], lexicon: Lexicon
+) -> list[tuple[int, int, tuple[str, ...]]]:
+    # (start, size, terms) of each longest lexicon match, left to right.
     index = lexicon._by_words
     longest = max((len(k) for k in index), default=0)
-    found: list[str] = []
+    matches: list[tuple[int, int, tuple[str, ...]]] = []
     i = 0
     while i < len(words):
         for size in range(min(longest, len(words) - i), 0, -1):
             terms = index.get(words[i : i + size])
             if terms:
-                found.extend(t for t in terms if t not in found)
+                matches.append((i, size, terms))
                 i += size
                 break
         else:
             i += 1
-    return found
+    return matches
 
 
 def domain_terms(lexicon: Lexicon) -> list[str]:
@@ -352,10 +385,14 @@ def _norm_en(text: str) -> str:
 
 
 def _match_words(text: str) -> tuple[str, ...]:
-    # Hyphens and slashes separate words (fan-out = fan out); possessives and plurals go.
+    return tuple(_singular(w) for w in _raw_words(text))
+
+
+def _raw_words(text: str) -> tuple[str, ...]:
+    # Hyphens and slashes separate words (fan-out = fan out); possessives go.
     text = re.sub(r"[-/_]", " ", text.lower()).replace("’", "'")
     words = (w.rstrip(".'").removesuffix("'s") for w in _EN_WORD.findall(text))
-    return tuple(_singular(w) for w in words if w)
+    return tuple(w for w in words if w)
 
 
 def _singular(word: str) -> str:

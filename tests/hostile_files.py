@@ -104,9 +104,15 @@ def hostile_uploads() -> list[tuple[str, str, bytes]]:
     )
     pdf_ref_loop = _pdf(["<< /Type /Catalog /Pages 2 0 R >>", "2 0 R"])
     pdf_encrypted = _pdf(
-        ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>",
-         "<< /Filter /Standard /V 2 /R 3 /Length 128 /P -4 /O <"
-         + "00" * 32 + "> /U <" + "11" * 32 + "> >>"],
+        [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [] /Count 0 >>",
+            "<< /Filter /Standard /V 2 /R 3 /Length 128 /P -4 /O <"
+            + "00" * 32
+            + "> /U <"
+            + "11" * 32
+            + "> >>",
+        ],
         trailer_extra="/Encrypt 3 0 R /ID [<0102> <0102>]",
     )
     pdf_huge_count = _pdf(
@@ -125,8 +131,11 @@ def hostile_uploads() -> list[tuple[str, str, bytes]]:
     cases: list[tuple[str, str, bytes]] = [
         ("zip bomb docx, honest sizes", "bomb.docx", _docx_with(b"<" + b" " * 300 * 2**20)),
         ("zip bomb docx, lying header", "lying.docx", _lying_zip_bomb()),
-        ("docx with 2000 bomb members", "many.docx", _docx_with(
-            None, {f"word/media/m{i}.bin": b"\0" * 200_000 for i in range(2000)})),
+        (
+            "docx with 2000 bomb members",
+            "many.docx",
+            _docx_with(None, {f"word/media/m{i}.bin": b"\0" * 200_000 for i in range(2000)}),
+        ),
         ("XXE external entity docx", "xxe.docx", _docx_with(_doc_xml(XXE, "&xxe;"))),
         ("billion laughs docx", "laughs.docx", _docx_with(_doc_xml(LAUGHS, "&j;"))),
         ("docx missing document.xml", "empty.docx", _zip_only({"a.txt": b"hi"})),

@@ -50,8 +50,11 @@ def serve(home: Path, **env: str) -> Iterator[LiveServer]:
         **{f"XINDA_{k.upper()}": v for k, v in env.items()},
     }
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=full_env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-c", SERVE, str(port)],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:

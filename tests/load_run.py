@@ -36,9 +36,7 @@ class LoadResult:
         )
 
 
-def run_load(
-    url: str, clients: int, requests_each: int = 0, seconds: float = 0.0
-) -> LoadResult:
+def run_load(url: str, clients: int, requests_each: int = 0, seconds: float = 0.0) -> LoadResult:
     """`requests_each` per client, or as many as fit in `seconds` when that is set."""
     result = LoadResult()
     lock = threading.Lock()

@@ -193,8 +193,7 @@ def unsafe_uses(source: str) -> list[int]:
                     lines.append(node.lineno)
                 loader = next((k.value for k in node.keywords if k.arg == "Loader"), None)
                 if func.value.id == "yaml" and not (
-                    isinstance(loader, ast.Name | ast.Attribute)
-                    and "Safe" in ast.unparse(loader)
+                    isinstance(loader, ast.Name | ast.Attribute) and "Safe" in ast.unparse(loader)
                 ):
                     lines.append(node.lineno)
             for kw in node.keywords:

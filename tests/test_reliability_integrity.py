@@ -85,7 +85,9 @@ def test_the_intact_index_is_served(tiny_home: Path, client_for) -> None:  # typ
 
 
 def test_a_flipped_byte_or_missing_file_is_refused(
-    tiny_home: Path, tmp_path: Path, client_for  # type: ignore[no-untyped-def]
+    tiny_home: Path,
+    tmp_path: Path,
+    client_for,  # type: ignore[no-untyped-def]
 ) -> None:
     # One app for all cases: a refused load is never cached, so each tampering is seen
     # afresh; the file is restored after each case and the app never loads the intact one.
@@ -130,7 +132,12 @@ def _xinda_search(home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XINDA_HOME": str(home), "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-c", "from ui.cli import main; main()", "search", "长电科技"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -152,7 +159,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount_point.mkdir()
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a size-limited tmpfs here: {done.stderr.strip()}")

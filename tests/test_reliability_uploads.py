@@ -94,7 +94,7 @@ BOUNDARY = "xindareliabilityboundary"
 
 def _multipart_stream(body: Iterator[bytes]) -> Iterator[bytes]:
     yield (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\""
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"'
         "\r\nContent-Type: text/plain\r\n\r\n"
     ).encode()
     yield from body
