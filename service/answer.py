@@ -291,7 +291,12 @@ class AnswerPipeline:
                 raw = generator.complete(retry, options)
                 timings["regenerated"] = 1.0
             timings["generate"] = _ms(t)
-            answer = self._finish_generated(prepared, raw, backend)
+            if answer_language_ok(_strip_markers(raw), prepared.language):
+                answer = self._finish_generated(prepared, raw, backend)
+            else:
+                # Still the wrong script after the retry ("RDL、TSV、Bump、Wafer。" to a
+                # Chinese question, dev split): the quote has the question's language frame.
+                answer = self._fallback(prepared, backend, ())
         timings["total"] = _ms(started)
         answer = replace(answer, timings_ms={**answer.timings_ms, **timings})
         yield StreamEvent(

@@ -12,6 +12,7 @@ import pytest
 
 from index.lexicon import expand_query
 from service.answer import AnswerConfig, AnswerPipeline, question_coverage
+from service.language import answer_language_ok
 from service.llm.base import GenerationOptions, Message
 from service.llm.extractive import ExtractiveAnswerer
 from service.prompt import compact_passage
@@ -66,6 +67,16 @@ def test_a_grounded_generation_is_kept(parts: tuple[Settings, ExtractiveAnswerer
     answer = pipeline.answer(QUESTION, backend="local")
     assert not answer.refused and answer.fallback is None
     assert answer.answer.startswith("长电科技") and answer.citations
+
+
+def test_a_wrong_script_after_the_retry_falls_back(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    pipeline, generator = _pipeline(parts, "JCET, Tongfu, Huatian.[1]")
+    answer = pipeline.answer(QUESTION, backend="local")
+    assert len(generator.prompts) == 2  # the answer and one retry asking for Chinese
+    assert answer.fallback == "extractive" and answer.answer.startswith("根据资料，")
+    assert answer_language_ok(answer.answer, "zh")
 
 
 def test_an_invented_figure_falls_back_to_the_extractive_quote(
