@@ -37,10 +37,12 @@ class AnswerConfig:
 
     k: int = 5
     # What a generating model sees: the best sentences of the first `llm_passages` hits,
-    # `passage_chars` of each. Dev sample of 40 with the local model: 4 × 260 characters
-    # gave accuracy 0.679 (zh 0.800, en 0.538) at a first token p50 of 7.9 s; 3 × 120
-    # gave 0.643 (zh 0.867, en 0.385) at 4.8 s (zh 3.4 s), one question fewer in 28.
-    llm_passages: int = 3
+    # `passage_chars` of each. Whole dev split (78 answerable) with the local model:
+    # 4 × 260 characters answered 56 right (0.718) at a first token p50 of about 8 s;
+    # 3 × 120 answered 53 (0.679) at about 4 s. Accuracy is the floor and the first-token
+    # time a target, so the larger context is the default; XINDA_LLM_PASSAGES=3 and
+    # XINDA_LLM_PASSAGE_CHARS=120 trade those three questions for half the wait.
+    llm_passages: int = 4
     # Dev split (evals/calibrate_refusal.py; 18 unanswerable and ~40 answerable items per
     # language): the focus check below refuses 16/18 zh and 15/18 en unanswerable ones
     # and 4/42 zh, 2/36 en answerable ones. With it on, support and coverage floors
@@ -56,7 +58,7 @@ class AnswerConfig:
     anchor_max_df: int = 12  # a question token in at most this many passages is a name
     translate_english: bool = True  # LLM translation of English questions for retrieval
     max_tokens: int = 200
-    passage_chars: int = 120  # see llm_passages
+    passage_chars: int = 260  # see llm_passages
     # Answer with the extractive quote when the model refuses or its every sentence fails
     # the grounding check (the code had already found support; see _fallback).
     extractive_fallback: bool = True

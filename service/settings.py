@@ -55,9 +55,9 @@ class Settings(BaseSettings):
         "", description="GGUF for the local backend; empty = the bundled Qwen2.5 1.5B."
     )
     llm_context: int = Field(4096, ge=512, le=32768, description="Local LLM context tokens.")
-    llm_passages: int = Field(3, ge=1, le=20, description="Passages shown to a generating LLM.")
+    llm_passages: int = Field(4, ge=1, le=20, description="Passages shown to a generating LLM.")
     llm_passage_chars: int = Field(
-        120, ge=40, le=4000, description="Characters kept of each passage shown to the LLM."
+        260, ge=40, le=4000, description="Characters kept of each passage shown to the LLM."
     )
     llm_state_cache_mb: int = Field(
         256,
