@@ -58,6 +58,7 @@ eval-gates: setup
 
 lint: setup
 	$(BIN)/ruff check ingest index service ui evals tests
+	$(BIN)/ruff format --check ingest index service ui evals tests
 	$(BIN)/mypy
 
 # A 10-minute mixed load on the XINDA_HOME index (SOAK_SECONDS, SOAK_CLIENTS to change).

@@ -37,9 +37,7 @@ REWRITE_SYSTEM = (
 )
 
 
-def compact_passage(
-    text: str, question: str, budget_chars: int, first: Sequence[str] = ()
-) -> str:
+def compact_passage(text: str, question: str, budget_chars: int, first: Sequence[str] = ()) -> str:
     """The sentences of a passage that share most words with the question, in their
     original order, within `budget_chars` (whole passage when it fits). Sentences holding
     one of `first` (the extractive answerer's picks, scored with embeddings as well as

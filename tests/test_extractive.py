@@ -50,8 +50,7 @@ def test_units_keep_table_rows_whole() -> None:
 
 def test_table_rows_carry_their_caption_and_header() -> None:
     text = (
-        "表2 2023年招生占比\n层次\t专业\t占比\n高职专科\t电气自动化技术\t58.12%\n"
-        "表格之后的一句话。"
+        "表2 2023年招生占比\n层次\t专业\t占比\n高职专科\t电气自动化技术\t58.12%\n表格之后的一句话。"
     )
     assert units_in_context(text) == [
         ("表2 2023年招生占比", ""),

@@ -268,9 +268,7 @@ def candidates_for(
             elif len(text) < HEADING_CHARS and "\t" not in text and not _SENTENCE_END.search(text):
                 factor = HEADING_FACTOR
             misses = _misses(focus, hit_units, index, context, passage_tokens, passage)
-            out.append(
-                Candidate(position, index, text, keyword, number, shape, factor, misses)
-            )
+            out.append(Candidate(position, index, text, keyword, number, shape, factor, misses))
             if len(out) >= MAX_CANDIDATES:
                 return out
     return out
