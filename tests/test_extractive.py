@@ -66,6 +66,7 @@ def test_table_rows_carry_their_caption_and_header() -> None:
         ("拥有的专利技术超过14300项。", "项", 1.0),  # the asked measure
         ("营收约 250 亿美元。", "项", 0.7),  # another amount
         ("于 1967年成立，2024 年 1月上市。", "项", 0.0),  # dates are not amounts
+        ("开发周期约为 2 年。", "", 0.7),  # a duration is
         ("从七大维度提出支持措施。", "个", 0.7),  # Chinese numerals
         ("共有三家企业入选。", "家", 1.0),
         ("这是一个平台。", "个", 0.0),  # a bare 一 is an article

@@ -301,9 +301,11 @@ def figure_shape(text: str, q_numbers: set[str], measure: str = "") -> float:
 
 
 def _is_year(number: str, suffix: str) -> bool:
-    # Dates are not amounts: 2024 年, 1月, 15日, a bare 2019.
-    if suffix[:1] in ("年", "月", "日"):
-        return True
+    # Dates are not amounts: 2024 年, 1月, 15日, a bare 2019. A duration is: 2 年, 1-3年.
+    if suffix[:1] == "年":
+        return len(number) == 4
+    if suffix[:1] in ("月", "日"):
+        return len(number) <= 2
     return not suffix and len(number) == 4 and number[:2] in ("19", "20")
 
 
