@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from evals.server_proc import free_port
+from evals.server_proc import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = (
@@ -73,9 +73,4 @@ def serve(home: Path, **env: str) -> Iterator[LiveServer]:
             time.sleep(0.5)
         yield LiveServer(url, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout_s=20)

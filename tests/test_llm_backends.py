@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.server_proc import free_port, stop_process
 from ingest.errors import BackendTimeout, BackendUnavailable, BadInput
 from service.llm import model_files
 from service.llm.base import GenerationOptions, Message
@@ -242,15 +242,9 @@ def test_local_deadline_raises_backend_timeout(local: LocalGenerator) -> None:
 # ---------------------------------------------------------------- real OpenAI-compatible server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server_url(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama_server") / "server.log"
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
            "--port", str(port), "--n_threads", "2", "--n_ctx", "2048"]  # fmt: skip
@@ -273,12 +267,7 @@ def server_url(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout_s=15)
 
 
 @pytest.mark.llm
@@ -291,7 +280,7 @@ def test_openai_complete_and_stream_against_a_real_server(server_url: str) -> No
 
 @pytest.mark.llm
 def test_openai_wrong_port_is_unavailable_within_the_timeout() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     gen = OpenAIGenerator(url, "sk-secret", "qwen", timeout_s=5.0)
     t0 = time.perf_counter()
     with pytest.raises(BackendUnavailable, match=r"127\.0\.0\.1") as info:
