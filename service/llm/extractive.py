@@ -239,6 +239,10 @@ def candidates_for(
     for position, hit in enumerate(hits[:MAX_HITS], 1):
         in_context = units_in_context(hit.chunk.text)
         hit_units = [unit for unit, _ in in_context]
+        # Tokenised once a hit: a unit is also its successor's line above, and every row of
+        # a table shares one caption and header.
+        unit_tokens = [set(tokenize(unit)) for unit in hit_units]
+        context_tokens_of = {c: set(tokenize(c)) for c in {c for _, c in in_context}}
         passage = _passage(hit) if focus.anchors else ""
         passage_tokens = set(tokenize(passage)) if passage else set()
         for index, (text, context) in enumerate(in_context):
@@ -247,15 +251,16 @@ def candidates_for(
             seen.add(text)
             if looks_like_instruction(text):
                 continue  # planted for a model to obey; never an answer (injection.py)
-            tokens = set(tokenize(text))
-            context_tokens = set(tokenize(context)) - tokens
+            tokens = unit_tokens[index]
+            context_tokens = context_tokens_of[context] - tokens
             keyword = (
                 sum(w for t, w in weights.items() if t in tokens)
                 + CONTEXT_WEIGHT * sum(w for t, w in weights.items() if t in context_tokens)
             ) / total
             # The year or subject a figure belongs to often sits one line up.
-            window = set(tokenize(" ".join(hit_units[max(0, index - 1) : index + 1])))
-            window |= context_tokens
+            window = tokens | context_tokens
+            if index > 0:
+                window |= unit_tokens[index - 1]
             number = len(q_numbers & window) / len(q_numbers) if q_numbers else 0.0
             shape = 0.0
             if wants_date:
