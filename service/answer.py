@@ -283,7 +283,8 @@ class AnswerPipeline:
                 pieces.append(piece)
                 yield StreamEvent("token", {"text": piece})
             raw = "".join(pieces)
-            if not answer_language_ok(_strip_markers(raw), prepared.language):
+            language_ok = answer_language_ok(_strip_markers(raw), prepared.language)
+            if not language_ok:
                 # One retry with the language rule repeated last, where small models heed it.
                 retry = [
                     *messages[:-1],
@@ -296,8 +297,9 @@ class AnswerPipeline:
                 ]
                 raw = generator.complete(retry, options)
                 timings["regenerated"] = 1.0
+                language_ok = answer_language_ok(_strip_markers(raw), prepared.language)
             timings["generate"] = _ms(t)
-            if answer_language_ok(_strip_markers(raw), prepared.language):
+            if language_ok:
                 answer = self._finish_generated(prepared, raw, backend)
             else:
                 # Still the wrong script after the retry ("RDL、TSV、Bump、Wafer。" to a
