@@ -13,6 +13,7 @@ import pytest
 from corpus_checks import chunk_in_lines, file_lines
 from fastapi.testclient import TestClient
 
+from evals.server_proc import free_port
 from service.api import create_app
 from service.language import answer_language_ok
 from service.settings import Settings
@@ -243,7 +244,6 @@ def test_english_search_is_translated_by_the_llm(corpus_home: Path) -> None:
 
 @pytest.mark.llm
 def test_healthz_answers_while_the_local_llm_generates(corpus_home: Path) -> None:
-    import socket
     import threading
     import time
 
@@ -252,9 +252,7 @@ def test_healthz_answers_while_the_local_llm_generates(corpus_home: Path) -> Non
 
     _gguf((corpus_home / "models").resolve())
     settings = Settings(home=corpus_home, llm="local", api_key=KEY)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from evals.server_proc import free_port
 from service.api import ServiceState
 from service.language import answer_language_ok
 from service.llm.base import Message
@@ -73,9 +73,7 @@ def server(corpus_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     (home / "models").symlink_to((corpus_home / "models").resolve(), target_is_directory=True)
     settings = Settings(home=home, llm="extractive", api_key=KEY)
     app = create_server_app(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, name="ui-test-server", daemon=True)
