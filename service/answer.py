@@ -16,15 +16,21 @@ from index.keyword import general_frequency, tokenize
 from index.lexicon import expand_query
 from index.retriever import Hit, HybridRetriever, SearchResult
 from ingest.errors import BadInput
-from service.answer_check import Focus, focus_misses, question_focus, rare_anchors
+from service.answer_check import (
+    Focus,
+    focus_misses,
+    question_focus,
+    quoted_names,
+    rare_anchors,
+)
 from service.citations import attach_best_citation, renumber, repair_citations
 from service.grounding import ground_answer
 from service.injection import inert_links
 from service.language import answer_language_ok, detect_language
 from service.llm.base import GenerationOptions, Generator, Message
-from service.llm.extractive import ExtractedAnswer, ExtractiveAnswerer
+from service.llm.extractive import ExtractedAnswer, ExtractiveAnswerer, Rarity
 from service.prompt import answer_messages, rewrite_messages, translate_messages
-from service.refusal import term_coverage
+from service.refusal import grouped_coverage, rarity, term_coverage
 from service.results import REFUSALS, Answer, Citation, Language
 
 MAX_QUESTION_CHARS = 2000
@@ -44,10 +50,11 @@ class AnswerConfig:
     # XINDA_LLM_PASSAGE_CHARS=120 trade those three questions for half the wait.
     llm_passages: int = 4
     # Dev split (evals/calibrate_refusal.py; 18 unanswerable and ~40 answerable items per
-    # language): the focus check below refuses 16/18 zh and 15/18 en unanswerable ones
-    # and 4/42 zh, 2/36 en answerable ones. With it on, support and coverage floors
-    # refuse no further unanswerable question up to support 0.4 / coverage 0.45 (zh) and
-    # only add wrong refusals in English above 0.2 / 0.25. They stay as a safety net for
+    # language): with these floors and the focus check below, 17/18 zh and 15/18 en
+    # unanswerable ones are refused and 4 of 78 answerable ones (IDF-weighted extraction,
+    # query dictionary on). Higher support or coverage floors refuse no further
+    # unanswerable question in English and only add wrong refusals; in Chinese the last
+    # one costs 4 answerable questions (support 0.5). They stay as a safety net for
     # questions the focus check has nothing to hold on to, set below where they bite.
     refusal_support: float = 0.1  # extractive support below this → refuse
     refusal_coverage_zh: float = 0.4  # question-term coverage below this → refuse
@@ -157,7 +164,12 @@ class AnswerPipeline:
         terms = expand_query(standalone, retriever.lexicon) if language == "en" else []
         anchors = question_anchors(retriever, standalone, self.config.anchor_max_df)
         extracted = self._extractive().answer(
-            standalone, hits, language, query_terms=terms, anchors=anchors
+            standalone,
+            hits,
+            language,
+            query_terms=terms,
+            anchors=anchors,
+            rarity=keyword_rarity(retriever),
         )
         coverage = question_coverage(retriever, standalone, terms, chinese, hits)
         if (
@@ -400,8 +412,11 @@ def question_coverage(
 
     An English question is measured by the better of its Chinese renderings (the lexicon
     terms, the LLM translation when there is one) plus those of its own words that the
-    index knows; words the documents
-    never use cannot be told apart from plain English and would refuse everything.
+    index knows; words the documents never use cannot be told apart from plain English
+    and would refuse everything. With the query dictionary on, the lexicon rendering also
+    holds the dictionary's translations of the other words, each word one group of
+    alternatives (Loongson → 龙芯: without it, "In what year did Loongson start
+    pre-research on GPUs?" kept only "research", which its passage lacks).
     """
     keyword = retriever.keyword
     df = getattr(keyword, "document_frequency", None)
@@ -414,10 +429,20 @@ def question_coverage(
     # The best of the two renderings: a 1.5B model's translation sometimes answers or
     # garbles the question (dev: "Which company is ASE?" → "ASE（Advanced Packaging
     # Solutions）"), and its words then vetoed questions the lexicon terms cover.
-    renderings = [tokenize(" ".join(terms))]
+    groups = {t: [t] for t in tokenize(" ".join(terms)) + own}
+    for w in retriever.dictionary_terms(question):
+        # An English word the index knows (research) and its translations are one group.
+        groups.setdefault(w.english, []).append(w.term)
+    scores = [grouped_coverage(list(groups.values()), passages, df, len(keyword))]
     if translation:
-        renderings.append(tokenize(translation))
-    return max(term_coverage(r + own, passages, df, len(keyword)) for r in renderings)
+        scores.append(term_coverage(tokenize(translation) + own, passages, df, len(keyword)))
+    return max(scores)
+
+
+def keyword_rarity(retriever: HybridRetriever) -> Rarity | None:
+    """Scaled IDF of a token in the keyword index; None for an index without statistics."""
+    df = getattr(retriever.keyword, "document_frequency", None)
+    return rarity(df, len(retriever.keyword)) if df is not None else None
 
 
 def question_anchors(
@@ -429,10 +454,13 @@ def question_anchors(
     if df is None or max_df <= 0:
         return ()
     names = rare_anchors(question, tokenize(question), df, general_frequency, max_df)
-    return tuple(
+    anchors = [
         (name, *expand_query(name, retriever.lexicon)) if name.isascii() else (name,)
         for name in names
-    )
+    ]
+    if detect_language(question) == "en":
+        anchors += [(name,) for name in quoted_names(question) if name not in names]
+    return tuple(anchors)
 
 
 def _quotes(extracted: ExtractedAnswer, position: int) -> tuple[str, ...]:

@@ -161,6 +161,17 @@ def rare_anchors(
     return tuple(t for t in picked if not any(t != o and t in o for o in picked))
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+
+
+def quoted_names(question: str) -> tuple[str, ...]:
+    """The Chinese runs of an English question: names quoted as the documents write them
+    (大族激光, 长鑫存储 (CXMT)). Held to whatever their document frequency, unlike
+    `rare_anchors`: a quoted name that no passage holds (dev: "How many 12-inch wafers a
+    month does 长鑫存储 (CXMT) produce?") says the documents are about someone else."""
+    return tuple(dict.fromkeys(_CJK_RUN.findall(question)))
+
+
 def focus_misses(
     focus: Focus, window: str, passage_tokens: Collection[str] = (), passage_text: str = ""
 ) -> tuple[str, ...]:

@@ -15,6 +15,23 @@ from collections.abc import Callable, Sequence
 from index.keyword import tokenize
 
 
+def idf(token: str, document_frequency: Callable[[str], int], total_documents: int) -> float:
+    """BM25's inverse document frequency of a token (0 for one every passage holds)."""
+    return max(0.0, math.log((total_documents + 1) / (document_frequency(token) + 0.5)))
+
+
+def rarity(
+    document_frequency: Callable[[str], int], total_documents: int
+) -> Callable[[str], float]:
+    """A token's IDF scaled to [0, 1] (1: a token no passage holds)."""
+    top = math.log(total_documents + 1) - math.log(0.5)
+
+    def scaled(token: str) -> float:
+        return idf(token, document_frequency, total_documents) / top
+
+    return scaled
+
+
 def term_coverage(
     question_tokens: Sequence[str],
     passages: Sequence[str],
@@ -25,7 +42,7 @@ def term_coverage(
     tokens = sorted(set(question_tokens))
     if not tokens or not passages or total_documents <= 0:
         return 0.0
-    weights = {t: math.log((total_documents + 1) / (document_frequency(t) + 0.5)) for t in tokens}
+    weights = {t: idf(t, document_frequency, total_documents) for t in tokens}
     total = sum(weights.values())
     if total <= 0:
         return 0.0
@@ -33,4 +50,32 @@ def term_coverage(
     for passage in passages:
         present = set(tokenize(passage))
         best = max(best, sum(w for t, w in weights.items() if t in present) / total)
+    return best
+
+
+def grouped_coverage(
+    groups: Sequence[Sequence[str]],
+    passages: Sequence[str],
+    document_frequency: Callable[[str], int],
+    total_documents: int,
+) -> float:
+    """Best IDF-weighted share of the question's term groups found in one passage.
+
+    A group is one word of the question with its alternatives (an English word's
+    dictionary translations: start → 开始 / 启动); it is found when any alternative is
+    among the passage's tokens, and it weighs as its most frequent alternative, so a rare
+    but wrong translation cannot inflate the question's weight.
+    """
+    unique = list({tuple(sorted(set(g))): None for g in groups if g})
+    if not unique or not passages or total_documents <= 0:
+        return 0.0
+    weights = [min(idf(t, document_frequency, total_documents) for t in g) for g in unique]
+    total = sum(weights)
+    if total <= 0:
+        return 0.0
+    best = 0.0
+    for passage in passages:
+        present = set(tokenize(passage))
+        found = sum(w for g, w in zip(unique, weights, strict=True) if present.intersection(g))
+        best = max(best, found / total)
     return best

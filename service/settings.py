@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         True, description="Translate English questions with the LLM for retrieval."
     )
     query_dictionary: bool = Field(
-        False,
+        True,
         description="Translate English words the lexicon lacks with CC-CEDICT for BM25.",
     )
     refusal_support: float = Field(

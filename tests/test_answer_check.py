@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from index.retriever import Hit
 from ingest.document import Chunk
-from service.answer_check import focus_misses, question_focus, rare_anchors
+from service.answer_check import focus_misses, question_focus, quoted_names, rare_anchors
 from service.llm.extractive import _with_list_items, candidates_for, cheap_score
+from service.refusal import grouped_coverage, term_coverage
 
 
 def hit(text: str, rank: int) -> Hit:
@@ -105,3 +106,46 @@ def test_follow_up_detection() -> None:
     assert looks_like_follow_up("What about its market size?")
     assert not looks_like_follow_up("台积电2024年的先进封装营收是多少？")
     assert not looks_like_follow_up("What is a chiplet?")
+
+
+def test_quoted_names_are_the_chinese_runs_of_a_question() -> None:
+    question = "How many 12-inch wafers per month does 长鑫存储 (CXMT) produce at 长鑫存储?"
+    assert quoted_names(question) == ("长鑫存储",)
+    assert quoted_names("What is hybrid bonding?") == ()
+    # A single character is a unit or a stray, not a name.
+    assert quoted_names("How many 个 are there?") == ()
+
+
+def test_grouped_coverage_counts_a_group_once_by_any_alternative() -> None:
+    df = {"龙芯": 5, "开始": 40, "启动": 20, "research": 2, "研究": 30}.get
+
+    def count(t: str) -> int:
+        return df(t) or 0
+
+    passage = "龙芯自 2016 年便启动了 GPU 的预研工作"
+    groups = [["龙芯"], ["开始", "启动"], ["research", "研究"]]
+    covered = grouped_coverage(groups, [passage], count, total_documents=100)
+    assert 0 < covered < 1
+    # Singleton groups are plain term coverage.
+    singles = [["龙芯"], ["research"]]
+    assert grouped_coverage(singles, [passage], count, 100) == term_coverage(
+        ["龙芯", "research"], [passage], count, 100
+    )
+    # A group weighs as its most frequent alternative: a rare wrong translation added to
+    # a missing word cannot raise the share that word takes from the question.
+    noisy = [["龙芯"], ["开始", "启动"], ["research", "研究", "罕见词"]]
+    assert grouped_coverage(noisy, [passage], count, 100) == covered
+    assert grouped_coverage([], [passage], count, 100) == 0.0
+
+
+def test_rarity_lets_the_sentence_with_the_rare_word_beat_a_restatement() -> None:
+    text = "与传统 SoC 芯片相比，Chiplet 技术优势显著。良率提升上，小芯片面积小，缺陷概率降低。"
+    question = "与传统SoC相比，Chiplet为何能提高良率？"
+    rare = {"良率": 0.8}
+
+    def best(**kwargs: object) -> str:
+        cands = candidates_for(question, [hit(text, 1)], **kwargs)  # type: ignore[arg-type]
+        return max(cands, key=cheap_score).text
+
+    assert best().startswith("与传统")  # more of the question's words, all common here
+    assert best(rarity=lambda t: rare.get(t, 0.1)).startswith("良率")

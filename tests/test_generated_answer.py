@@ -166,6 +166,32 @@ def test_a_garbled_translation_does_not_lower_english_coverage(
     assert by_terms > 0 and garbled == by_terms
 
 
+def test_english_coverage_counts_the_dictionary_translations(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    settings, _ = parts
+    retriever = make_retriever(settings)
+    assert retriever.dictionary is not None  # on by default
+    # Neither the lexicon nor the index knows "Loongson"; CC-CEDICT has 龙芯.
+    question = "In what year did Loongson start pre-research on GPUs?"
+    hits = retriever.search(question, k=5).hits
+    assert "龙芯" in hits[0].chunk.text
+    with_dictionary = question_coverage(retriever, question, [], "", hits)
+    retriever.dictionary = None
+    without = question_coverage(retriever, question, [], "", hits)
+    assert with_dictionary >= 0.5 > without
+
+
+def test_a_quoted_chinese_name_no_passage_holds_is_refused(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    pipeline, _ = _pipeline(parts, "")
+    answer = pipeline.answer(
+        "How many 12-inch wafers per month does 长鑫存储 (CXMT) produce?", backend="extractive"
+    )
+    assert answer.refused
+
+
 @pytest.mark.parametrize(
     ("question", "reply"),
     [
