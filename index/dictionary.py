@@ -26,7 +26,7 @@ import gzip
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -206,23 +206,46 @@ def translate(
     in the corpus, then the earlier sense; together they weigh `word_weight`, shared
     equally. A term two keys both chose keeps the larger weight.
     """
-    stop = STOPWORDS | frozenset(stopwords)
     out: dict[str, WeightedTerm] = {}
+    for key in _keys(runs, reverse, STOPWORDS | frozenset(stopwords)):
+        kept = _pick(reverse.get(key), document_frequency, max_candidates, min_chars)
+        for zh in kept:
+            term = WeightedTerm(zh, word_weight / len(kept), key)
+            if zh not in out or out[zh].weight < term.weight:
+                out[zh] = term
+    return list(out.values())
+
+
+def absent_keys(
+    runs: Sequence[Sequence[str]],
+    reverse: ReverseDictionary,
+    document_frequency: Callable[[str], int],
+    *,
+    stopwords: Iterable[str] = (),
+) -> list[str]:
+    """The dictionary keys of `runs` none of whose headwords the index knows: concepts
+    the documents never name (liquid nitrogen → 液氮, kelvin → 开尔文), as opposed to words
+    the dictionary lacks, which may be mere phrasing. A one-character headword counts as
+    known here (year → 年), though `translate` would not use it."""
+    return [
+        key
+        for key in _keys(runs, reverse, STOPWORDS | frozenset(stopwords))
+        if not _pick(reverse.get(key), document_frequency, 1, min_chars=1)
+    ]
+
+
+def _keys(
+    runs: Sequence[Sequence[str]], reverse: ReverseDictionary, stop: frozenset[str]
+) -> Iterator[str]:
+    """The dictionary keys found in each run, longest phrase first."""
     for run in runs:
         words = [w for w in run if w.isalpha()]
         i = 0
         while i < len(words):
             size, key = _longest_key(words, i, reverse, stop)
-            if not key:
-                i += 1
-                continue
-            kept = _pick(reverse.get(key), document_frequency, max_candidates, min_chars)
-            for zh in kept:
-                term = WeightedTerm(zh, word_weight / len(kept), key)
-                if zh not in out or out[zh].weight < term.weight:
-                    out[zh] = term
-            i += size
-    return list(out.values())
+            if key:
+                yield key
+            i += size if key else 1
 
 
 def load_reverse(cache_dir: Path) -> ReverseDictionary:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from index.dictionary import ReverseDictionary, WeightedTerm, translate
+from index.dictionary import ReverseDictionary, WeightedTerm, absent_keys, translate
 from index.embed import Embedder
 from index.fusion import reciprocal_rank_fusion
 from index.keyword import KeywordIndex, tokenize
@@ -177,6 +177,14 @@ class HybridRetriever:
             max_candidates=self.config.dictionary_candidates,
             word_weight=self.config.dictionary_weight,
         )
+
+    def absent_terms(self, query: str) -> list[str]:
+        """English words or phrases of `query` that the dictionary knows but none of whose
+        translations the index holds: concepts the documents never name."""
+        df = getattr(self.keyword, "document_frequency", None)
+        if self.dictionary is None or df is None:
+            return []
+        return absent_keys(uncovered_runs(query, self.lexicon), self.dictionary, df)
 
     def _bm25(
         self, text: str, translated: list[WeightedTerm], depth: int

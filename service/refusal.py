@@ -58,19 +58,21 @@ def grouped_coverage(
     passages: Sequence[str],
     document_frequency: Callable[[str], int],
     total_documents: int,
+    absent: int = 0,
 ) -> float:
     """Best IDF-weighted share of the question's term groups found in one passage.
 
     A group is one word of the question with its alternatives (an English word's
     dictionary translations: start → 开始 / 启动); it is found when any alternative is
     among the passage's tokens, and it weighs as its most frequent alternative, so a rare
-    but wrong translation cannot inflate the question's weight.
+    but wrong translation cannot inflate the question's weight. `absent` counts concepts
+    of the question known to be in no passage, each weighing as a token no passage holds.
     """
     unique = list({tuple(sorted(set(g))): None for g in groups if g})
     if not unique or not passages or total_documents <= 0:
         return 0.0
     weights = [min(idf(t, document_frequency, total_documents) for t in g) for g in unique]
-    total = sum(weights)
+    total = sum(weights) + absent * idf("", lambda _: 0, total_documents)
     if total <= 0:
         return 0.0
     best = 0.0

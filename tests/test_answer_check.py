@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from index.retriever import Hit
 from ingest.document import Chunk
 from service.answer_check import focus_misses, question_focus, quoted_names, rare_anchors
@@ -136,6 +138,10 @@ def test_grouped_coverage_counts_a_group_once_by_any_alternative() -> None:
     noisy = [["龙芯"], ["开始", "启动"], ["research", "研究", "罕见词"]]
     assert grouped_coverage(noisy, [passage], count, 100) == covered
     assert grouped_coverage([], [passage], count, 100) == 0.0
+    # Concepts known to be in no passage weigh as tokens no passage holds.
+    absent = grouped_coverage(groups, [passage], count, 100, absent=2)
+    with_tokens = grouped_coverage([*groups, ["无此词甲"], ["无此词乙"]], [passage], count, 100)
+    assert absent == pytest.approx(with_tokens) and absent < covered
 
 
 def test_rarity_lets_the_sentence_with_the_rare_word_beat_a_restatement() -> None:

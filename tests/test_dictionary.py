@@ -10,6 +10,7 @@ from index.dictionary import (
     EXACT,
     HEAD,
     ReverseDictionary,
+    absent_keys,
     build_reverse,
     lemmas,
     load_reverse,
@@ -81,6 +82,21 @@ def test_translate_skips_unknown_short_and_stop_words(reverse: ReverseDictionary
     only = translate([("goal",)], reverse, lambda t: 1 if t == "志向" else 0, word_weight=0.5)
     assert [(t.term, t.weight) for t in only] == [("志向", 0.5)]
     assert [t.term for t in translate([("year",)], reverse, df, min_chars=1)] == ["年"]
+
+
+def test_absent_keys_are_known_words_whose_translations_no_passage_holds(
+    reverse: ReverseDictionary,
+) -> None:
+    # "founder" → 创始人 and "year" → 年 (one character still counts) are indexed;
+    # "challenge" → 挑战 is not in this index; "xyzzy" is no dictionary word (phrasing).
+    index = {"创始人": 2, "年": 50}.get
+
+    def known(term: str) -> int:
+        return index(term) or 0
+
+    runs = [("founder", "challenges", "xyzzy", "year")]
+    assert absent_keys(runs, reverse, known) == ["challenge"]
+    assert absent_keys(runs, reverse, df) == []
 
 
 def test_uncovered_runs_leave_out_lexicon_terms() -> None:
