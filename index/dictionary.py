@@ -226,11 +226,16 @@ def absent_keys(
     """The dictionary keys of `runs` none of whose headwords the index knows: concepts
     the documents never name (liquid nitrogen → 液氮, kelvin → 开尔文), as opposed to words
     the dictionary lacks, which may be mere phrasing. A one-character headword counts as
-    known here (year → 年), though `translate` would not use it."""
+    known here (year → 年), though `translate` would not use it; so does a phrase whose
+    head word alone is known (top three: 前三名 is no index token, but 三 is)."""
+
+    def named(key: str) -> bool:
+        return bool(_pick(reverse.get(key), document_frequency, 1, min_chars=1))
+
     return [
         key
         for key in _keys(runs, reverse, STOPWORDS | frozenset(stopwords))
-        if not _pick(reverse.get(key), document_frequency, 1, min_chars=1)
+        if not named(key) and not (" " in key and named(key.rsplit(" ", 1)[1]))
     ]
 
 

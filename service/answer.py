@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from index.dictionary import lemmas
 from index.fusion import reciprocal_rank_fusion
 from index.keyword import general_frequency, tokenize
 from index.lexicon import expand_query
@@ -538,7 +539,7 @@ def _says_nothing(text: str, question: str) -> bool:
     """Whether a generation carries no answer: empty, only a pointer to the passages, or
     no figure at all for a question asking how much / how many (its focus check)."""
     body = _strip_markers(text).strip()
-    if not body or _POINTS_AT_PASSAGES.search(text.strip()):
+    if not body or _POINTS_AT_PASSAGES.search(text.strip()) or _restates(body, question):
         return True
     # "哪几家" / "which" ask for names, however the focus check reads the 几.
     figure = question_focus(question).figure and not _ASKS_WHICH.search(question)
@@ -546,6 +547,22 @@ def _says_nothing(text: str, question: str) -> bool:
 
 
 _ASKS_WHICH = re.compile(r"哪|\bwhich\b|\bwho\b", re.IGNORECASE)
+_ANSWER_FRAME = frozenset({"根据", "资料", "according", "document", "passage", "mention", "cite"})
+
+
+def _restates(body: str, question: str) -> bool:
+    """Whether an answer holds no word the question lacks: a small model's placeholder
+    answer, its [n] markers standing where the names should be ("The Chinese companies
+    cited as using chiplets … are [1] and [2]."; dev split, English questions)."""
+
+    asked = {form for t in tokenize(question) for form in _forms(t)}
+    return all(
+        any(form in asked or form in _ANSWER_FRAME for form in _forms(t)) for t in tokenize(body)
+    )
+
+
+def _forms(token: str) -> tuple[str, ...]:
+    return lemmas(token) if token.isascii() and token.isalpha() else (token,)
 
 
 _FOLLOW_UP = re.compile(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.answer import _restates
 from service.citations import (
     attach_best_citation,
     finalise_citations,
@@ -149,3 +150,14 @@ def test_grounding_quotes_must_be_verbatim() -> None:
 def test_grounding_enumerators_and_markers_are_not_claims() -> None:
     report = ground_answer("1. 长电科技份额为10.3%[1]。", PASSAGES)
     assert not report.dropped
+
+
+def test_an_answer_restating_the_question_is_told_apart() -> None:
+    question = "Whose technology does the Chiplet paper cite as an example of a Chinese firm?"
+    assert _restates(
+        "The Chiplet paper cites the technology of the Chinese firm as an example.", question
+    )
+    assert not _restates("The paper cites JCET's XDFOI technology.", question)
+    assert not _restates(
+        "根据资料，长电科技的XDFOI技术已具备量产能力。", "哪家企业已具备量产能力？"
+    )

@@ -97,6 +97,13 @@ def test_absent_keys_are_known_words_whose_translations_no_passage_holds(
     runs = [("founder", "challenges", "xyzzy", "year")]
     assert absent_keys(runs, reverse, known) == ["challenge"]
     assert absent_keys(runs, reverse, df) == []
+    # A phrase is absent only when its head word alone is absent too.
+    phrases = build_reverse(
+        ["前三名 前三名 [qian2 san1 ming2] /top three/", "三 三 [san1] /three/"]
+    )
+    runs = [("top", "three")]
+    assert absent_keys(runs, phrases, lambda t: 10 if t == "三" else 0) == []
+    assert absent_keys(runs, phrases, lambda t: 0) == ["top three"]
 
 
 def test_uncovered_runs_leave_out_lexicon_terms() -> None:

@@ -211,6 +211,11 @@ def test_a_quoted_chinese_name_no_passage_holds_is_refused(
         # What survives the grounding check is only a pointer.
         (QUESTION, "三大封测厂营收为98765.4亿元[1]。详见资料[1]。"),
         ("2024年全球存储芯片市场规模是多少？", "存储芯片市场规模很大[1]。"),
+        # Markers where the names should be: the answer restates the question.
+        (
+            "Which companies are China's top three packaging and testing firms?",
+            "China's top three packaging and testing firms are [1], [2] and [3].",
+        ),
     ],
 )
 def test_a_generation_that_answers_nothing_falls_back(
