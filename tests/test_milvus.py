@@ -96,7 +96,10 @@ def milvus_retriever(
     milvus_home: Path, memo: MemoEmbedder, faiss_retriever: HybridRetriever
 ) -> HybridRetriever:
     version = VersionStore(milvus_home / "index").current()
-    return open_retriever(version, memo, backend=MilvusBackend())
+    retriever = open_retriever(version, memo, backend=MilvusBackend())
+    # The same query expansion as the FAISS side: only the vector backends may differ.
+    retriever.dictionary = faiss_retriever.dictionary
+    return retriever
 
 
 def test_corpus_built_in_milvus_lite_inside_the_version(
