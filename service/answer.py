@@ -166,17 +166,12 @@ class AnswerPipeline:
 
         t = time.perf_counter()
         terms = expand_query(standalone, retriever.lexicon) if language == "en" else []
-        # The dictionary's renderings of the other words help pick the sentence too
-        # (dev: en-037 "breakthrough point" → 突破口; +1 question, none lost).
-        dictionary_renderings = (
-            [w.term for w in retriever.dictionary_terms(standalone)] if language == "en" else []
-        )
         anchors = question_anchors(retriever, standalone, self.config.anchor_max_df)
         extracted = self._extractive().answer(
             standalone,
             hits,
             language,
-            query_terms=terms + dictionary_renderings,
+            query_terms=terms,
             anchors=anchors,
             rarity=keyword_rarity(retriever),
         )
