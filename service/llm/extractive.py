@@ -84,7 +84,7 @@ _YEAR_OR_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\b(?:19|20)\d{2}\b")
 _BULLET = re.compile(r"^[\s\-–—•◆●■□▪*·>]+")
 _SENTENCE_END = re.compile(r"[。！？；.!?;”)）]$")
 HEADING_CHARS: Final = 40
-CONTEXT_WEIGHT: Final = 0.5  # a table row's caption and header, a sentence's predecessor
+CONTEXT_WEIGHT: Final = 0.5  # a table row's caption and header words count half
 Rarity = Callable[[str], float]  # a token's IDF in the index, scaled to [0, 1]
 
 
@@ -265,12 +265,6 @@ def candidates_for(
                 continue  # planted for a model to obey; never an answer (injection.py)
             tokens = unit_tokens[index]
             context_tokens = context_tokens_of[context] - tokens
-            if not context and index > 0:
-                # In running text a sentence's subject or heading often sits on the line
-                # before (（一）短期发展目标（1-3 年） / 重点发展适用于 5G 通信…): its words
-                # count half, like a table's caption. Dev split: +1 question (en-022),
-                # none lost; a quarter changed nothing, three quarters lost a refusal.
-                context_tokens = unit_tokens[index - 1] - tokens
             keyword = (
                 sum(w for t, w in weights.items() if t in tokens)
                 + CONTEXT_WEIGHT * sum(w for t, w in weights.items() if t in context_tokens)
