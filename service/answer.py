@@ -463,10 +463,6 @@ def question_anchors(
         (name, *expand_query(name, retriever.lexicon)) if name.isascii() else (name,)
         for name in names
     ]
-    # A Latin name is rare here only as English: one the documents write often in Chinese
-    # is not a name that tells passages apart (China → 中国 in 84 passages, which also say
-    # 我国: dev en-031 was refused for lacking "China").
-    anchors = [a for a in anchors if not any(df(t) > max_df for t in a[1:])]
     if detect_language(question) == "en":
         anchors += [(name,) for name in quoted_names(question) if name not in names]
     return tuple(anchors)
