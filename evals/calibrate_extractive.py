@@ -18,7 +18,6 @@ from pathlib import Path
 from evals.dataset import EvalItem, load_eval_set
 from evals.metrics import answer_correct
 from index.lexicon import expand_query
-from service.answer import keyword_rarity
 from service.language import answer_language_ok
 from service.llm.extractive import ExtractiveAnswerer
 from service.results import Language
@@ -89,9 +88,7 @@ def run(
         hits = retriever.search(item.question, k=5).hits
         terms = expand_query(item.question, retriever.lexicon) if lang == "en" else []
         started = time.perf_counter()
-        extracted = answerer.answer(
-            item.question, hits, lang, query_terms=terms, rarity=keyword_rarity(retriever)
-        )
+        extracted = answerer.answer(item.question, hits, lang, query_terms=terms)
         answer_ms = (time.perf_counter() - started) * 1000
         outcomes.append(
             Outcome(

@@ -20,18 +20,6 @@ def idf(token: str, document_frequency: Callable[[str], int], total_documents: i
     return max(0.0, math.log((total_documents + 1) / (document_frequency(token) + 0.5)))
 
 
-def rarity(
-    document_frequency: Callable[[str], int], total_documents: int
-) -> Callable[[str], float]:
-    """A token's IDF scaled to [0, 1] (1: a token no passage holds)."""
-    top = math.log(total_documents + 1) - math.log(0.5)
-
-    def scaled(token: str) -> float:
-        return idf(token, document_frequency, total_documents) / top
-
-    return scaled
-
-
 def term_coverage(
     question_tokens: Sequence[str],
     passages: Sequence[str],

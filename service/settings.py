@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         True, description="Translate English questions with the LLM for retrieval."
     )
     query_dictionary: bool = Field(
-        True,
+        False,
         description="Translate English words the lexicon lacks with CC-CEDICT for BM25.",
     )
     refusal_support: float = Field(
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         0.4, ge=0.0, le=1.0, description="Chinese question-term coverage to answer."
     )
     refusal_coverage_en: float = Field(
-        0.3, ge=0.0, le=1.0, description="English question-term coverage to answer."
+        0.25, ge=0.0, le=1.0, description="English question-term coverage to answer."
     )
     refusal_focus: bool = Field(
         True,

@@ -142,16 +142,3 @@ def test_grouped_coverage_counts_a_group_once_by_any_alternative() -> None:
     absent = grouped_coverage(groups, [passage], count, 100, absent=2)
     with_tokens = grouped_coverage([*groups, ["无此词甲"], ["无此词乙"]], [passage], count, 100)
     assert absent == pytest.approx(with_tokens) and absent < covered
-
-
-def test_rarity_lets_the_sentence_with_the_rare_word_beat_a_restatement() -> None:
-    text = "与传统 SoC 芯片相比，Chiplet 技术优势显著。良率提升上，小芯片面积小，缺陷概率降低。"
-    question = "与传统SoC相比，Chiplet为何能提高良率？"
-    rare = {"良率": 0.8}
-
-    def best(**kwargs: object) -> str:
-        cands = candidates_for(question, [hit(text, 1)], **kwargs)  # type: ignore[arg-type]
-        return max(cands, key=cheap_score).text
-
-    assert best().startswith("与传统")  # more of the question's words, all common here
-    assert best(rarity=lambda t: rare.get(t, 0.1)).startswith("良率")

@@ -19,7 +19,7 @@ own dense score; a positive budget embeds that many of the best cheap-ranked uni
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -85,7 +85,6 @@ _BULLET = re.compile(r"^[\s\-–—•◆●■□▪*·>]+")
 _SENTENCE_END = re.compile(r"[。！？；.!?;”)）]$")
 HEADING_CHARS: Final = 40
 CONTEXT_WEIGHT: Final = 0.5  # a table row's caption and header words count half
-Rarity = Callable[[str], float]  # a token's IDF in the index, scaled to [0, 1]
 
 
 @dataclass(frozen=True)
@@ -129,15 +128,13 @@ class ExtractiveAnswerer:
         lang: Language,
         query_terms: Sequence[str] = (),
         anchors: Sequence[tuple[str, ...]] = (),
-        rarity: Rarity | None = None,
     ) -> ExtractedAnswer:
         """Quote the sentences of `hits` that best answer `question`, in `lang`'s frame.
 
         `anchors` are the question's rare names (answer_check.rare_anchors); a unit whose
-        passage lacks one counts as a near miss. `rarity` (a token's scaled IDF in the
-        index) weighs the question's words by how much they tell passages apart.
+        passage lacks one counts as a near miss.
         """
-        candidates = candidates_for(question, hits, query_terms, anchors, rarity)
+        candidates = candidates_for(question, hits, query_terms, anchors)
         if not candidates:
             return ExtractedAnswer(text="", used=[], support=0.0, sentences=[])
         cheap = [cheap_score(c) for c in candidates]
@@ -217,17 +214,9 @@ def units_in_context(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _weights(tokens: Sequence[str], rarity: Rarity | None = None) -> dict[str, float]:
+def _weights(tokens: Sequence[str]) -> dict[str, float]:
     # Longer tokens say more (封测 < 先进封装); ASCII names (OSAT, CoWoS) are specific.
-    # Times the token's rarity in the index: a sentence that restates the question's
-    # common words (与传统 SoC 相比, Chiplet 技术优势显著) no longer beats the one holding
-    # its rare word (良率提升上，小芯片面积小，缺陷概率降低). Dev split: 55 → 57 of 78
-    # answerable right, unanswerable refused 30 → 32 of 36, none lost (without rarity,
-    # squared rarity: 56 right).
-    return {
-        t: (3.0 if t.isascii() else float(min(len(t), 4))) * (rarity(t) if rarity else 1.0)
-        for t in dict.fromkeys(tokens)
-    }
+    return {t: (3.0 if t.isascii() else float(min(len(t), 4))) for t in dict.fromkeys(tokens)}
 
 
 def candidates_for(
@@ -235,11 +224,10 @@ def candidates_for(
     hits: Sequence[Hit],
     query_terms: Sequence[str] = (),
     anchors: Sequence[tuple[str, ...]] = (),
-    rarity: Rarity | None = None,
 ) -> list[Candidate]:
     """The units of the top hits with their cheap features, at most MAX_CANDIDATES."""
     q_tokens = tokenize(question) + [t for term in query_terms for t in tokenize(term)]
-    weights = _weights(q_tokens, rarity)
+    weights = _weights(q_tokens)
     total = sum(weights.values()) or 1.0
     q_numbers = {t for t in q_tokens if _DIGIT.search(t)}
     wants_number = bool(_NUMERIC_QUESTION.search(question))
