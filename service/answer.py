@@ -168,11 +168,7 @@ class AnswerPipeline:
         terms = expand_query(standalone, retriever.lexicon) if language == "en" else []
         anchors = question_anchors(retriever, standalone, self.config.anchor_max_df)
         extracted = self._extractive().answer(
-            standalone,
-            hits,
-            language,
-            query_terms=terms,
-            anchors=anchors,
+            standalone, hits, language, query_terms=terms, anchors=anchors
         )
         coverage = question_coverage(retriever, standalone, terms, chinese, hits)
         if (

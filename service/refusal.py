@@ -27,18 +27,8 @@ def term_coverage(
     total_documents: int,
 ) -> float:
     """Best IDF-weighted share of the question's distinct tokens found in one passage."""
-    tokens = sorted(set(question_tokens))
-    if not tokens or not passages or total_documents <= 0:
-        return 0.0
-    weights = {t: idf(t, document_frequency, total_documents) for t in tokens}
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    best = 0.0
-    for passage in passages:
-        present = set(tokenize(passage))
-        best = max(best, sum(w for t, w in weights.items() if t in present) / total)
-    return best
+    groups = [[t] for t in sorted(set(question_tokens))]
+    return grouped_coverage(groups, passages, document_frequency, total_documents)
 
 
 def grouped_coverage(
