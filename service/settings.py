@@ -82,10 +82,10 @@ class Settings(BaseSettings):
         0.1, ge=0.0, le=1.0, description="Answer support below which XinDa refuses."
     )
     refusal_coverage_zh: float = Field(
-        0.4, ge=0.0, le=1.0, description="Chinese question-term coverage to answer."
+        0.3, ge=0.0, le=1.0, description="Chinese question-term coverage to answer."
     )
     refusal_coverage_en: float = Field(
-        0.25, ge=0.0, le=1.0, description="English question-term coverage to answer."
+        0.3, ge=0.0, le=1.0, description="English question-term coverage to answer."
     )
     refusal_focus: bool = Field(
         True,
