@@ -182,13 +182,14 @@ def test_type_mix(items: list[EvalItem]) -> None:
 @pytest.mark.parametrize("lang", sorted(LANGS))
 def test_dev_share_per_language(items: list[EvalItem], lang: str) -> None:
     """Dev is for tuning, test for the gates. Dev grew past half of each language on
-    2026-12-05 (100 items written from lines no other item's evidence is on or next to),
-    because 78 answerable dev items could not tell a one-question gain from noise; the
-    test split was not touched and must not shrink to make room."""
+    2026-12-05 (100 items written from lines no other item's evidence is on or next to,
+    and 25 off-topic questions), because 78 answerable dev items could not tell a
+    one-question gain from noise; the test split was not touched and must not shrink to
+    make room."""
     in_lang = [item for item in items if item.lang == lang]
     dev = sum(item.split == "dev" for item in in_lang)
     test = len(in_lang) - dev
-    assert 0.3 <= dev / len(in_lang) <= 0.65
+    assert 0.3 <= dev / len(in_lang) <= 0.7
     assert test >= 60
 
 
