@@ -32,7 +32,7 @@ from service.language import answer_language_ok, detect_language
 from service.llm.base import GenerationOptions, Generator, Message
 from service.llm.extractive import ExtractedAnswer, ExtractiveAnswerer
 from service.prompt import answer_messages, rewrite_messages, translate_messages
-from service.refusal import grouped_coverage, term_coverage
+from service.refusal import grouped_coverage, term_coverage, topicality
 from service.results import REFUSALS, Answer, Citation, Language
 
 MAX_QUESTION_CHARS = 2000
@@ -68,6 +68,16 @@ class AnswerConfig:
     # ones instead of 11; en 0.3 refuses one more than 0.25 and no more answerable ones.
     refusal_coverage_zh: float = 0.3
     refusal_coverage_en: float = 0.3
+    # The question's best passage cosine (refusal.topicality) below this → refuse: an
+    # off-topic question; 0 = off. For the bundled multilingual-e5-small, calibrated on
+    # the dev split with its 25 off-topic questions (evals/calibrate_refusal.py): en 0.765
+    # refuses 4 of 15 off-topic ones coverage let through ("Who wrote Pride and
+    # Prejudice?" 0.72) and one answerable question, answered wrong anyway (0.753; the
+    # next is 0.775). No zh question needs it (the lowest answerable is 0.874, off-topic
+    # ones are refused on coverage but "2018年世界杯冠军是哪个国家？" at 0.856); 0.85 is a
+    # net below the answerable ones.
+    refusal_similarity_zh: float = 0.85
+    refusal_similarity_en: float = 0.765
     # Refuse when the best sentence does not show what the question asks (its metric, year
     # or a figure: service/answer_check.py).
     refusal_focus: bool = True
@@ -106,6 +116,7 @@ class Searched:
     result: SearchResult
     searched: str
     translation: str
+    topicality: float = 1.0  # refusal.topicality of the question as asked
 
 
 @dataclass(frozen=True)
@@ -179,6 +190,7 @@ class AnswerPipeline:
         coverage = question_coverage(retriever, standalone, terms, chinese, hits)
         if (
             extracted.support < self.config.refusal_support
+            or found.topicality < self._topicality_floor(language)
             or coverage < self._coverage_floor(language)
             or (self.config.refusal_focus and extracted.misses)
         ):
@@ -202,6 +214,9 @@ class AnswerPipeline:
         started = time.perf_counter()
         result = retriever.search(query, k=k)
         hits = list(result.hits)
+        # Before fusion with the translation's hits, whose Chinese-to-Chinese cosines would
+        # make any English question look on topic.
+        on_topic = topicality(hits)
         searched = hits[0].why.query if hits and hits[0].why else query
         timings = dict(result.timings_ms)
         chinese = ""
@@ -218,8 +233,16 @@ class AnswerPipeline:
                 ]
         timings["total"] = _ms(started)
         return Searched(
-            SearchResult(query=query, hits=tuple(hits), timings_ms=timings), searched, chinese
+            SearchResult(query=query, hits=tuple(hits), timings_ms=timings),
+            searched,
+            chinese,
+            on_topic,
         )
+
+    def _topicality_floor(self, language: Language) -> float:
+        if language == "zh":
+            return self.config.refusal_similarity_zh
+        return self.config.refusal_similarity_en
 
     def _coverage_floor(self, language: Language) -> float:
         if language == "zh":

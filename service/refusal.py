@@ -5,6 +5,10 @@ FINDINGS.md: the top dense cosine cannot separate answerable from unanswerable q
 specific term the documents never use together with them (a plant, a year, a product).
 So the check is lexical: the IDF-weighted share of the question's terms that occur in one
 retrieved passage, combined with the extractive answer's support score.
+
+Off-topic questions are another matter: "Which planet is the largest in the solar
+system?" shares one known word with the documents ("largest" → 最大) and covers 1.0, but
+no passage is near it in embedding space. `topicality` is that signal.
 """
 
 from __future__ import annotations
@@ -13,6 +17,14 @@ import math
 from collections.abc import Callable, Sequence
 
 from index.keyword import tokenize
+from index.retriever import Hit
+
+
+def topicality(hits: Sequence[Hit]) -> float:
+    """The best embedding cosine between the question as asked and a retrieved passage;
+    1.0 when no dense retriever ran (nothing to judge by)."""
+    scores = [h.why.dense.score for h in hits if h.why is not None and h.why.dense is not None]
+    return max(scores, default=1.0)
 
 
 def idf(token: str, document_frequency: Callable[[str], int], total_documents: int) -> float:

@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     refusal_coverage_en: float = Field(
         0.3, ge=0.0, le=1.0, description="English question-term coverage to answer."
     )
+    refusal_similarity_zh: float = Field(
+        0.85,
+        ge=0.0,
+        le=1.0,
+        description="Refuse a Chinese question whose best passage's embedding cosine is "
+        "below this (off-topic); calibrated for the bundled embedder.",
+    )
+    refusal_similarity_en: float = Field(
+        0.765, ge=0.0, le=1.0, description="The same for English questions."
+    )
     refusal_focus: bool = Field(
         True,
         description="Refuse when the best sentence lacks the question's metric, year or name.",

@@ -149,6 +149,8 @@ def make_pipeline(settings: Settings, retriever: Callable[[], HybridRetriever]) 
             refusal_support=settings.refusal_support,
             refusal_coverage_zh=settings.refusal_coverage_zh,
             refusal_coverage_en=settings.refusal_coverage_en,
+            refusal_similarity_zh=settings.refusal_similarity_zh,
+            refusal_similarity_en=settings.refusal_similarity_en,
             refusal_focus=settings.refusal_focus,
             translate_english=settings.translate_english,
             llm_passages=settings.llm_passages,

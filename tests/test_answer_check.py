@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.retriever import Hit
+from index.retriever import Hit, RetrieverRank, Why
 from ingest.document import Chunk
 from service.answer_check import (
     focus_misses,
@@ -14,7 +14,7 @@ from service.answer_check import (
     subject_names,
 )
 from service.llm.extractive import _with_list_items, candidates_for, cheap_score
-from service.refusal import grouped_coverage, term_coverage
+from service.refusal import grouped_coverage, term_coverage, topicality
 
 
 def hit(text: str, rank: int) -> Hit:
@@ -188,3 +188,17 @@ def test_grouped_coverage_counts_a_group_once_by_any_alternative() -> None:
     absent = grouped_coverage(groups, [passage], count, 100, absent=2)
     with_tokens = grouped_coverage([*groups, ["无此词甲"], ["无此词乙"]], [passage], count, 100)
     assert absent == pytest.approx(with_tokens) and absent < covered
+
+
+def test_topicality_is_the_best_dense_cosine_and_neutral_without_one() -> None:
+    def scored(rank: int, dense: float | None) -> Hit:
+        why = Why(
+            dense=None if dense is None else RetrieverRank(rank=rank, score=dense),
+            bm25=RetrieverRank(rank=rank, score=3.0),
+            query="q",
+        )
+        return Hit(rank=rank, score=1.0, chunk=hit("文本", rank).chunk, why=why)
+
+    assert topicality([scored(1, 0.81), scored(2, 0.86), scored(3, None)]) == 0.86
+    assert topicality([scored(1, None)]) == 1.0
+    assert topicality([]) == 1.0

@@ -218,3 +218,18 @@ def test_a_generation_that_answers_nothing_falls_back(
     answer = pipeline.answer(question, backend="local")
     assert not answer.refused and answer.fallback == "extractive"
     assert answer.answer == pipeline.answer(question, backend="extractive").answer
+
+
+def test_an_off_topic_question_is_refused_on_similarity(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    # "largest" → 最大 is the question's only word the documents know, so it covers 1.0;
+    # no passage is near it in embedding space.
+    question = "Which planet is the largest in the solar system?"
+    on, _ = _pipeline(parts, "unused", refusal_similarity_en=0.765)
+    prepared = on.prepare(question, backend="extractive")
+    assert prepared.coverage >= AnswerConfig().refusal_coverage_en
+    assert on.search(question, backend="extractive").topicality < 0.765
+    assert not prepared.confident
+    off, _ = _pipeline(parts, "unused", refusal_similarity_en=0.0)
+    assert off.prepare(question, backend="extractive").confident
