@@ -36,6 +36,11 @@ from service.refusal import grouped_coverage, term_coverage, topicality
 from service.results import REFUSALS, Answer, Citation, Language
 
 MAX_QUESTION_CHARS = 2000
+# A question's names in at most this share of the passages are subjects its answer's lines
+# must show (answer_check.subject_names). Chosen on the dev split grown to 214 items (433
+# passages): a cap of 30 refuses "2023年中国Chiplet市场规模" (Chiplet is in 28), 12 does
+# not; neither loses an answer.
+SUBJECT_SHARE = 0.07
 EXTRACTIVE = "extractive"
 
 
@@ -51,21 +56,15 @@ class AnswerConfig:
     # time a target, so the larger context is the default; XINDA_LLM_PASSAGES=3 and
     # XINDA_LLM_PASSAGE_CHARS=120 trade those three questions for half the wait.
     llm_passages: int = 4
-    # Dev split (evals/calibrate_refusal.py; 18 unanswerable and ~40 answerable items per
-    # language): the focus check below refuses 16/18 zh and 15/18 en unanswerable ones
-    # and 4/42 zh, 2/36 en answerable ones. With it on, support and coverage floors
-    # refuse no further unanswerable question up to support 0.4 / coverage 0.45 (zh) and
-    # only add wrong refusals in English above 0.2 / 0.25. They stay as a safety net for
-    # questions the focus check has nothing to hold on to, set below where they bite.
-    # With the query dictionary on, an off-topic English question covers more (boiling
-    # point → 沸点): "What is the boiling point of liquid nitrogen in kelvin?" covers
-    # 0.295 and is refused only from an English floor of 0.3, which on dev refuses two
-    # more answerable questions than 0.25 (both answered wrong at 0.25).
+    # The focus check (answer_check.py) does most of the refusing; the support, coverage
+    # and similarity floors are a safety net for questions it has nothing to hold on to,
+    # set below where they bite (evals/calibrate_refusal.py --focus on the dev split).
     refusal_support: float = 0.1  # extractive support below this → refuse
     # Question-term coverage below this → refuse. Calibrated on the dev split grown to 214
-    # items (evals/calibrate_refusal.py --focus): with the focus and subject checks, zh 0.3
-    # refuses the same unanswerable questions as 0.4 and wrongly refuses 6 of 82 answerable
-    # ones instead of 11; en 0.3 refuses one more than 0.25 and no more answerable ones.
+    # items: with the focus and subject checks, zh 0.3 refuses the same unanswerable
+    # questions as 0.4 and wrongly refuses 6 of 82 answerable ones instead of 11; en 0.3
+    # refuses one more than 0.25 and no more answerable ones. With the query dictionary on,
+    # "What is the boiling point of liquid nitrogen in kelvin?" covers 0.295.
     refusal_coverage_zh: float = 0.3
     refusal_coverage_en: float = 0.3
     # The question's best passage cosine (refusal.topicality) below this → refuse: an
@@ -524,9 +523,6 @@ def _fuse(a: Sequence[Hit], b: Sequence[Hit], k: int) -> list[Hit]:
 
 
 _MARKER = re.compile(r"\[\d+\]")
-# Chosen on the dev split grown to 214 items (433 passages): a cap of 30 passages refuses
-# "2023年中国Chiplet市场规模" (Chiplet is in 28), 12 does not; neither loses an answer.
-SUBJECT_SHARE = 0.07
 
 
 def _strip_markers(text: str) -> str:
