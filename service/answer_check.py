@@ -102,23 +102,14 @@ class Focus:
     # Rare names (a company, a product) the passage must hold; each is a group of
     # alternatives (an English name and its Chinese renderings), any one of which will do.
     anchors: tuple[tuple[str, ...], ...] = ()
-    # Every name of the question (`subject_names`), which the answer's own lines or its
-    # passage's headings must show: a figure quoted from a line about someone else does
-    # not answer ("北方华创2024年的营收" answered with the top ten's total).
-    subjects: tuple[tuple[str, ...], ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.families or self.years or self.figure or self.anchors or self.subjects)
+        return not (self.families or self.years or self.figure or self.anchors)
 
 
-def question_focus(
-    question: str,
-    anchors: Sequence[tuple[str, ...]] = (),
-    subjects: Sequence[tuple[str, ...]] = (),
-) -> Focus:
-    """The metric families, years and figure a question asks about, its anchors and its
-    subjects (both held to only when a value is asked)."""
+def question_focus(question: str, anchors: Sequence[tuple[str, ...]] = ()) -> Focus:
+    """The metric families, years and figure a question asks about, and its anchors."""
     families: tuple[str, ...] = ()
     # "Why can chiplets raise yield?" asks for a reason, not for the yield.
     if not _EXPLANATORY.search(question):
@@ -136,7 +127,6 @@ def question_focus(
         years=years,
         figure=figure,
         anchors=tuple(anchors) if figure or families else (),
-        subjects=tuple(subjects) if figure or families else (),
     )
 
 
@@ -171,43 +161,6 @@ def rare_anchors(
     return tuple(t for t in picked if not any(t != o and t in o for o in picked))
 
 
-def subject_names(
-    question: str,
-    tokens: Sequence[str],
-    document_frequency: Callable[[str], int],
-    general_frequency: Callable[[str], int],
-    renderings: Callable[[str], Sequence[str]],
-    english: bool,
-    max_df: int,
-) -> tuple[tuple[str, ...], ...]:
-    """The question's names, as groups of alternatives: name-like as in `rare_anchors`,
-    but up to `max_df` passages (北方华创, Chiplet), where anchors stop at a dozen.
-
-    A name in more passages than that is the corpus' setting (China → 中国, 集成电路), which
-    a document about China does not repeat in every sentence. A Latin name in an English
-    question is kept only with the lexicon's Chinese renderings (Samsung → 三星): how a
-    Chinese passage writes a name the lexicon lacks (RayNeo → 雷鸟) cannot be known, so
-    its absence proves nothing.
-    """
-    cased = {w.lower() for w in _LATIN_WORD.findall(question) if w != w.lower() or _DIGIT.search(w)}
-    groups: list[tuple[str, ...]] = []
-    for t in dict.fromkeys(tokens):
-        if len(t) < 2 or not 0 < document_frequency(t) <= max_df or _DIGIT.search(t):
-            continue
-        if t.isascii():
-            if t not in cased:
-                continue
-            alternatives = tuple(renderings(t))
-            if english and not alternatives:
-                continue
-            if max(map(document_frequency, alternatives), default=0) > max_df:
-                continue  # China → 中国: the corpus' setting, not a subject
-            groups.append((t, *alternatives))
-        elif general_frequency(t) < COMMON_WORD:
-            groups.append((t,))
-    return tuple(g for g in groups if not any(g[0] != o[0] and g[0] in o[0] for o in groups))
-
-
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 
 
@@ -220,21 +173,15 @@ def quoted_names(question: str) -> tuple[str, ...]:
 
 
 def focus_misses(
-    focus: Focus,
-    window: str,
-    passage_tokens: Collection[str] = (),
-    passage_text: str = "",
-    headings: str = "",
+    focus: Focus, window: str, passage_tokens: Collection[str] = (), passage_text: str = ""
 ) -> tuple[str, ...]:
-    """What of `focus` the text `window` (for anchors, its passage; for subjects, also the
-    passage's `headings`) does not show.
+    """What of `focus` the text `window` (and, for anchors, its passage) does not show.
 
     An anchor alternative counts when it is one of the passage's tokens or, for a
     Chinese rendering that jieba may cut differently, a substring of its text.
     """
     # Compared without spaces: PDF text writes "AR 眼镜" where jieba cut "ar眼镜".
     passage_squeezed = _squeeze(passage_text)
-    window_squeezed = _squeeze(f"{headings}\n{window}".lower())
     misses: list[str] = [
         f"name {group[0]}"
         for group in focus.anchors
@@ -243,11 +190,6 @@ def focus_misses(
             for a in group
         )
     ]
-    misses.extend(
-        f"subject {group[0]}"
-        for group in focus.subjects
-        if not any(_squeeze(a.lower()) in window_squeezed for a in group)
-    )
     for name in focus.families:
         if not re.search(_FAMILIES[name][1], window, re.I):
             misses.append(name)

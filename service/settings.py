@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         0.3, ge=0.0, le=1.0, description="Chinese question-term coverage to answer."
     )
     refusal_coverage_en: float = Field(
-        0.3, ge=0.0, le=1.0, description="English question-term coverage to answer."
+        0.25, ge=0.0, le=1.0, description="English question-term coverage to answer."
     )
     refusal_similarity_zh: float = Field(
         0.85,

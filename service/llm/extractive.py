@@ -128,15 +128,13 @@ class ExtractiveAnswerer:
         lang: Language,
         query_terms: Sequence[str] = (),
         anchors: Sequence[tuple[str, ...]] = (),
-        subjects: Sequence[tuple[str, ...]] = (),
     ) -> ExtractedAnswer:
         """Quote the sentences of `hits` that best answer `question`, in `lang`'s frame.
 
         `anchors` are the question's rare names (answer_check.rare_anchors); a unit whose
-        passage lacks one counts as a near miss, as does one whose lines and headings lack
-        one of its `subjects` (answer_check.subject_names).
+        passage lacks one counts as a near miss.
         """
-        candidates = candidates_for(question, hits, query_terms, anchors, subjects)
+        candidates = candidates_for(question, hits, query_terms, anchors)
         if not candidates:
             return ExtractedAnswer(text="", used=[], support=0.0, sentences=[])
         cheap = [cheap_score(c) for c in candidates]
@@ -226,7 +224,6 @@ def candidates_for(
     hits: Sequence[Hit],
     query_terms: Sequence[str] = (),
     anchors: Sequence[tuple[str, ...]] = (),
-    subjects: Sequence[tuple[str, ...]] = (),
 ) -> list[Candidate]:
     """The units of the top hits with their cheap features, at most MAX_CANDIDATES."""
     q_tokens = tokenize(question) + [t for term in query_terms for t in tokenize(term)]
@@ -236,7 +233,7 @@ def candidates_for(
     wants_number = bool(_NUMERIC_QUESTION.search(question))
     wants_date = bool(_WHEN_QUESTION.search(question))
     measure = asked_measure(question)
-    focus = question_focus(question, anchors, subjects)
+    focus = question_focus(question, anchors)
     seen: set[str] = set()
     out: list[Candidate] = []
     for position, hit in enumerate(hits[:MAX_HITS], 1):
@@ -275,9 +272,7 @@ def candidates_for(
                 factor = LATIN_FACTOR
             elif len(text) < HEADING_CHARS and "\t" not in text and not _SENTENCE_END.search(text):
                 factor = HEADING_FACTOR
-            misses = _misses(
-                focus, hit_units, index, context, passage_tokens, passage, _headings(hit)
-            )
+            misses = _misses(focus, hit_units, index, context, passage_tokens, passage)
             out.append(Candidate(position, index, text, keyword, number, shape, factor, misses))
             if len(out) >= MAX_CANDIDATES:
                 return out
@@ -347,18 +342,13 @@ def _misses(
     context: str,
     passage_tokens: set[str],
     passage: str,
-    headings: str = "",
 ) -> tuple[str, ...]:
     # The unit, its neighbours and a table row's caption: a year or a table's subject often
-    # sits a line or two up. The headings name a section's subject ("深科技", "2.3 龙芯").
+    # sits a line or two up.
     if focus.empty:
         return ()
     window = "\n".join([context, *hit_units[max(0, index - 1) : index + 2]])
-    return focus_misses(focus, window, passage_tokens, passage, headings)
-
-
-def _headings(hit: Hit) -> str:
-    return " ".join(filter(None, (hit.chunk.title, hit.chunk.section)))
+    return focus_misses(focus, window, passage_tokens, passage)
 
 
 def _passage(hit: Hit) -> str:
