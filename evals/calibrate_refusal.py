@@ -49,7 +49,7 @@ def main() -> None:
         correct = answer_correct(item, prepared.extracted.text, refused=False)
         missed = with_focus and bool(prepared.extracted.misses)
         rows.append((item, prepared.extracted.support, prepared.coverage, correct, missed))
-        similarity.append(pipeline.search(item.question, backend="extractive").topicality)
+        similarity.append(prepared.topicality)
     ans = [r for r in rows if r[0].answerable]
     unans = [r for r in rows if not r[0].answerable]
     print(f"dev: {len(ans)} answerable, {len(unans)} unanswerable")

@@ -98,6 +98,7 @@ class Prepared:
     extracted: ExtractedAnswer
     coverage: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    topicality: float = 1.0  # refusal.topicality of the question as asked
 
     @property
     def confident(self) -> bool:
@@ -192,7 +193,15 @@ class AnswerPipeline:
             extracted = replace(extracted, text="", used=[])
         timings["extract"] = _ms(t)
         return Prepared(
-            question, standalone, language, searched, tuple(hits), extracted, coverage, timings
+            question,
+            standalone,
+            language,
+            searched,
+            tuple(hits),
+            extracted,
+            coverage,
+            timings,
+            found.topicality,
         )
 
     def search(self, query: str, *, k: int | None = None, backend: str | None = None) -> Searched:
