@@ -132,6 +132,19 @@ class HybridRetriever:
         self.config = config or RetrievalConfig()
         self.dictionary = dictionary
 
+    def with_dictionary(self, dictionary: ReverseDictionary | None) -> HybridRetriever:
+        """This retriever over the same index with another dictionary (or none); nothing is
+        loaded or copied."""
+        return HybridRetriever(
+            self.chunks,
+            self.embedder,
+            self.vectors,
+            self.keyword,
+            self.lexicon,
+            self.config,
+            dictionary,
+        )
+
     def rankings(
         self, query: str, depth: int, *, dense: bool = True, bm25: bool = True, expand: bool = True
     ) -> Rankings:

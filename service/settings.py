@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         False,
         description="Translate English words the lexicon lacks with CC-CEDICT for BM25.",
     )
+    quote_dictionary: bool = Field(
+        True,
+        description="Choose the quote of an English question answered without LLM translation "
+        "from a search that also uses CC-CEDICT; whether to answer is decided without it.",
+    )
     refusal_support: float = Field(
         0.1, ge=0.0, le=1.0, description="Answer support below which XinDa refuses."
     )

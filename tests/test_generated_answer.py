@@ -17,7 +17,7 @@ from service.llm.base import GenerationOptions, Message
 from service.llm.extractive import ExtractiveAnswerer
 from service.prompt import compact_passage
 from service.settings import Settings
-from service.wiring import make_embedder, make_retriever
+from service.wiring import make_embedder, make_quote_dictionary, make_retriever
 
 pytestmark = pytest.mark.slow
 QUESTION = "中国大陆封测三大厂是哪几家？"
@@ -181,6 +181,55 @@ def test_english_coverage_counts_the_dictionary_translations(
     without = question_coverage(retriever, question, [], "", hits)
     # Answered with the dictionary, refused on coverage without it.
     assert with_dictionary > AnswerConfig().refusal_coverage_en > without
+
+
+def _extractive_pipeline(
+    parts: tuple[Settings, ExtractiveAnswerer], *, quote_dictionary: bool
+) -> AnswerPipeline:
+    settings, extractive = parts
+    retriever = make_retriever(settings)
+    assert retriever.dictionary is None  # XINDA_QUERY_DICTIONARY stays off
+    return AnswerPipeline(
+        retriever=lambda: retriever,
+        generator=lambda name: ScriptedGenerator(""),
+        extractive=lambda: extractive,
+        quote_dictionary=make_quote_dictionary(
+            settings.model_copy(update={"quote_dictionary": quote_dictionary})
+        ),
+    )
+
+
+def test_an_english_quote_is_chosen_from_the_dictionary_search(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    # Neither the lexicon nor the index knows "Loongson"; CC-CEDICT has 龙芯.
+    question = "In what year did Loongson start pre-research on GPUs?"
+    wide = _extractive_pipeline(parts, quote_dictionary=True).answer(question)
+    plain = _extractive_pipeline(parts, quote_dictionary=False).answer(question)
+    assert not wide.refused and "2016" in wide.answer
+    assert "龙芯" in wide.citations[0].hit.chunk.text
+    assert "quote_search" in wide.timings_ms and "quote_search" not in plain.timings_ms
+    assert "2016" not in plain.answer  # the plain search finds no passage naming 龙芯
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of Australia?",  # the dictionary search quotes a passage
+        "2024年全球集成电路市场规模是多少亿元？",  # Chinese: no second search at all
+    ],
+)
+def test_the_dictionary_search_does_not_decide_whether_to_answer(
+    parts: tuple[Settings, ExtractiveAnswerer], question: str
+) -> None:
+    wide = _extractive_pipeline(parts, quote_dictionary=True).prepare(question)
+    plain = _extractive_pipeline(parts, quote_dictionary=False).prepare(question)
+    assert wide.confident == plain.confident
+    assert wide.topicality == plain.topicality and wide.coverage == plain.coverage
+    if question.isascii():
+        assert not wide.confident
+    else:
+        assert wide.hits == plain.hits and wide.extracted.text == plain.extracted.text
 
 
 def test_a_quoted_chinese_name_no_passage_holds_is_refused(
