@@ -54,6 +54,12 @@ class Hit:
     chunk: Chunk
     why: Why | None = None
 
+    @property
+    def dense_score(self) -> float | None:
+        """The embedding cosine of the query and this passage; None when no dense search
+        ranked it."""
+        return self.why.dense.score if self.why is not None and self.why.dense is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         """CONTRACT shape of a Hit."""
         data: dict[str, Any] = {"rank": self.rank, **self.chunk.to_dict()}

@@ -291,14 +291,12 @@ class AnswerPipeline:
         return (result, extracted) if self._quotable(extracted) else None
 
     def _topicality_floor(self, language: Language) -> float:
-        if language == "zh":
-            return self.config.refusal_similarity_zh
-        return self.config.refusal_similarity_en
+        c = self.config
+        return c.refusal_similarity_zh if language == "zh" else c.refusal_similarity_en
 
     def _coverage_floor(self, language: Language) -> float:
-        if language == "zh":
-            return self.config.refusal_coverage_zh
-        return self.config.refusal_coverage_en
+        c = self.config
+        return c.refusal_coverage_zh if language == "zh" else c.refusal_coverage_en
 
     def _standalone(self, question: str, history: Sequence[Message], backend: str) -> str:
         if backend == EXTRACTIVE:

@@ -23,8 +23,7 @@ from index.retriever import Hit
 def topicality(hits: Sequence[Hit]) -> float:
     """The best embedding cosine between the question as asked and a retrieved passage;
     1.0 when no dense retriever ran (nothing to judge by)."""
-    scores = [h.why.dense.score for h in hits if h.why is not None and h.why.dense is not None]
-    return max(scores, default=1.0)
+    return max((s for h in hits if (s := h.dense_score) is not None), default=1.0)
 
 
 def idf(token: str, document_frequency: Callable[[str], int], total_documents: int) -> float:

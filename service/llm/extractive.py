@@ -375,7 +375,8 @@ def support_score(best: Candidate, cosine: float) -> float:
 
 
 def _dense(hit: Hit) -> float:
-    return hit.why.dense.score if hit.why is not None and hit.why.dense is not None else 0.0
+    score = hit.dense_score
+    return 0.0 if score is None else score
 
 
 def _minmax(values: Vectors, rows: list[int]) -> Vectors:
