@@ -173,12 +173,19 @@ def quoted_names(question: str) -> tuple[str, ...]:
 
 
 def focus_misses(
-    focus: Focus, window: str, passage_tokens: Collection[str] = (), passage_text: str = ""
+    focus: Focus,
+    window: str,
+    passage_tokens: Collection[str] = (),
+    passage_text: str = "",
+    heading: str = "",
 ) -> tuple[str, ...]:
     """What of `focus` the text `window` (and, for anchors, its passage) does not show.
 
     An anchor alternative counts when it is one of the passage's tokens or, for a
-    Chinese rendering that jieba may cut differently, a substring of its text.
+    Chinese rendering that jieba may cut differently, a substring of its text. A year
+    also counts in the passage's `heading` (its document title and section path), which
+    dates all of it: "头豹2025年先进封装报告提到…" is answered from "2025年中国半导体先进封装
+    行业研究" (dev split; letting the metric count there too answered an unanswerable one).
     """
     # Compared without spaces: PDF text writes "AR 眼镜" where jieba cut "ar眼镜".
     passage_squeezed = _squeeze(passage_text)
@@ -193,7 +200,7 @@ def focus_misses(
     for name in focus.families:
         if not re.search(_FAMILIES[name][1], window, re.I):
             misses.append(name)
-    misses.extend(f"year {y}" for y in focus.years if y not in window)
+    misses.extend(f"year {y}" for y in focus.years if y not in window and y not in heading)
     if focus.figure and not _DIGIT.search(window) and not _has_chinese_numeral(window):
         misses.append("figure")
     return tuple(misses)

@@ -12,7 +12,13 @@ from service.answer_check import (
     quoted_names,
     rare_anchors,
 )
-from service.llm.extractive import _with_list_items, candidates_for, cheap_score
+from service.llm.extractive import (
+    Candidate,
+    _answer_misses,
+    _with_list_items,
+    candidates_for,
+    cheap_score,
+)
 from service.refusal import grouped_coverage, term_coverage, topicality
 
 
@@ -86,6 +92,41 @@ def test_names_are_matched_across_the_spaces_pdf_text_puts_in() -> None:
     window = "预计 AI 和 AR 眼镜的市场规模会超越手机。"
     text = window.lower()
     assert focus_misses(focus, window, passage_tokens=set(), passage_text=text) == ()
+
+
+def test_a_year_in_the_passage_heading_dates_the_passage() -> None:
+    focus = question_focus("头豹2025年先进封装报告提到，深科技已完成了多少层堆叠技术的研发？")
+    window = "深科技已完成了16层堆叠技术的研发，并具备了量产能力。"
+    assert focus_misses(focus, window) == ("year 2025",)
+    assert focus_misses(focus, window, heading="2025年中国半导体先进封装 行业研究") == ()
+    # Only a year: a metric named in the heading is no figure of it in the sentence.
+    revenue = question_focus("2024年通富微电的营业收入是多少亿元？")
+    assert focus_misses(revenue, "通富微电市场份额为7.9%。", heading="2024年营业收入排名") == (
+        "revenue",
+    )
+
+
+def test_candidates_see_the_year_in_their_chunk_title() -> None:
+    text = "深科技已完成了16层堆叠技术的研发，并具备了量产能力。"
+    chunk = Chunk("c1", "d", "doc.txt", "2025年中国半导体先进封装", None, text, 1, 1)
+    dated = Hit(rank=1, score=1.0, chunk=chunk)
+    question = "2025年深科技已完成了多少层堆叠技术的研发？"
+    assert candidates_for(question, [dated])[0].misses == ()
+    assert candidates_for(question, [hit(text, 1)])[0].misses == ("year 2025",)
+
+
+def _unit(position: int, misses: tuple[str, ...]) -> Candidate:
+    return Candidate(position, 0, "句子。", 0.5, 0.0, 0.0, 1.0, misses)
+
+
+def test_the_quote_shows_what_any_unit_of_the_best_passage_shows() -> None:
+    best = _unit(1, ("capacity", "year 2024"))
+    same_passage = _unit(1, ("year 2024",))
+    other_passage = _unit(2, ())
+    assert _answer_misses([best], best) == ("capacity", "year 2024")
+    assert _answer_misses([best, same_passage], best) == ("year 2024",)
+    # Another passage's year does not complete this one's figure.
+    assert _answer_misses([best, other_passage], best) == ("capacity", "year 2024")
 
 
 def test_candidates_behind_a_near_miss_rank_lower() -> None:

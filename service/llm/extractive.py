@@ -171,7 +171,7 @@ class ExtractiveAnswerer:
             used=list(dict.fromkeys(p for p, _ in picked)),
             support=support,
             sentences=picked,
-            misses=best.misses,
+            misses=_answer_misses([candidates[i] for i in chosen], best),
         )
 
     def _vectors(self, texts: list[str]) -> Vectors:
@@ -244,6 +244,7 @@ def candidates_for(
         unit_tokens = [set(tokenize(unit)) for unit in hit_units]
         context_tokens_of = {c: set(tokenize(c)) for c in {c for _, c in in_context}}
         passage = _passage(hit) if focus.anchors else ""
+        heading = _heading(hit)
         passage_tokens = set(tokenize(passage)) if passage else set()
         for index, (text, context) in enumerate(in_context):
             if text in seen:  # chunks overlap by a sentence
@@ -272,7 +273,7 @@ def candidates_for(
                 factor = LATIN_FACTOR
             elif len(text) < HEADING_CHARS and "\t" not in text and not _SENTENCE_END.search(text):
                 factor = HEADING_FACTOR
-            misses = _misses(focus, hit_units, index, context, passage_tokens, passage)
+            misses = _misses(focus, hit_units, index, context, passage_tokens, passage, heading)
             out.append(Candidate(position, index, text, keyword, number, shape, factor, misses))
             if len(out) >= MAX_CANDIDATES:
                 return out
@@ -342,19 +343,34 @@ def _misses(
     context: str,
     passage_tokens: set[str],
     passage: str,
+    heading: str,
 ) -> tuple[str, ...]:
     # The unit, its neighbours and a table row's caption: a year or a table's subject often
     # sits a line or two up.
     if focus.empty:
         return ()
     window = "\n".join([context, *hit_units[max(0, index - 1) : index + 2]])
-    return focus_misses(focus, window, passage_tokens, passage)
+    return focus_misses(focus, window, passage_tokens, passage, heading)
+
+
+def _answer_misses(chosen: Sequence[Candidate], best: Candidate) -> tuple[str, ...]:
+    """What of the question's focus the quote does not show: the best unit's misses that
+    the other quoted units of its passage miss too. The capacity of "雷鸟创新…XR整机研发制造
+    总部项目。" is in its passage's "…达产后将实现年产100万台XR整机的生产能力", three
+    sentences on (dev split). Units of other passages do not count: a year from one and a
+    metric from another do not make an answer (dev: 5 unanswerable questions answered)."""
+    same = [c for c in chosen if c.position == best.position]
+    return tuple(m for m in best.misses if all(m in c.misses for c in same))
 
 
 def _passage(hit: Hit) -> str:
     # The heading path names the subject of a passage as often as its sentences do.
     chunk = hit.chunk
     return " ".join(filter(None, (chunk.title, chunk.section, chunk.text))).lower()
+
+
+def _heading(hit: Hit) -> str:
+    return " ".join(filter(None, (hit.chunk.title, hit.chunk.section)))
 
 
 def cheap_score(c: Candidate) -> float:
