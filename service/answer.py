@@ -134,7 +134,7 @@ class AnswerPipeline:
         extractive: Callable[[], ExtractiveAnswerer],
         config: AnswerConfig | None = None,
         default_backend: str = EXTRACTIVE,
-        quote_dictionary: ReverseDictionary | None = None,
+        quote_dictionary: Callable[[], ReverseDictionary | None] = lambda: None,
     ) -> None:
         self._retriever = retriever
         self._quote_dictionary = quote_dictionary
@@ -192,15 +192,18 @@ class AnswerPipeline:
             or not self._quotable(extracted)
         ):
             extracted = replace(extracted, text="", used=[])
-        elif language == "en" and not chinese and self._quote_dictionary is not None:
+        elif (
+            language == "en"
+            and not chinese
+            and retriever.dictionary is None  # else the search used it already
+            and (dictionary := self._quote_dictionary()) is not None
+        ):
             t_quote = time.perf_counter()
-            wider = self._quote_search(
-                retriever, self._quote_dictionary, standalone, k, terms, anchors
-            )
+            wider = self._quote_search(retriever, dictionary, standalone, k, terms, anchors)
             if wider is not None:
                 result, extracted = wider
                 hits = list(result.hits)
-                searched = hits[0].why.query if hits and hits[0].why else searched
+                searched = _searched_text(hits, searched)
             timings["quote_search"] = _ms(t_quote)  # part of "extract"
         timings["extract"] = _ms(t)
         return Prepared(
@@ -232,7 +235,7 @@ class AnswerPipeline:
         # Before fusion with the translation's hits, whose Chinese-to-Chinese cosines would
         # make any English question look on topic.
         on_topic = topicality(hits)
-        searched = hits[0].why.query if hits and hits[0].why else query
+        searched = _searched_text(hits, query)
         timings = dict(result.timings_ms)
         chinese = ""
         english = detect_language(query) == "en"
@@ -272,7 +275,7 @@ class AnswerPipeline:
     ) -> tuple[SearchResult, ExtractedAnswer] | None:
         """An English question's quote chosen from a search that also renders the words the
         lexicon lacks with CC-CEDICT (Loongson → 龙芯); None when that quote does not pass
-        the checks the plain one passed, or when the search used the dictionary already.
+        the checks the plain one passed.
 
         Whether to answer stays decided on the plain search: with the dictionary searching,
         near-miss questions find near-miss passages that pass the checks (dev split, 239
@@ -282,8 +285,6 @@ class AnswerPipeline:
         are untouched). Only where no LLM translation was fused: that is measured with the
         local model, this is not.
         """
-        if retriever.dictionary is not None:  # XINDA_QUERY_DICTIONARY: nothing wider
-            return None
         result = retriever.with_dictionary(dictionary).search(question, k=k)
         extracted = self._extractive().answer(
             question, result.hits, "en", query_terms=terms, anchors=anchors
@@ -533,6 +534,11 @@ def question_anchors(
     if detect_language(question) == "en":
         anchors += [(name,) for name in quoted_names(question) if name not in names]
     return tuple(anchors)
+
+
+def _searched_text(hits: Sequence[Hit], fallback: str) -> str:
+    """The text the retrievers searched (the query with its lexicon and dictionary terms)."""
+    return hits[0].why.query if hits and hits[0].why else fallback
 
 
 def _quotes(extracted: ExtractedAnswer, position: int) -> tuple[str, ...]:

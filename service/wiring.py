@@ -169,5 +169,7 @@ def make_pipeline(settings: Settings, retriever: Callable[[], HybridRetriever]) 
             passage_chars=settings.llm_passage_chars,
         ),
         default_backend=settings.llm,
-        quote_dictionary=make_quote_dictionary(settings),
+        # Loaded at the first English question that needs it: a Chinese `xinda ask` or a
+        # service answering with a translating LLM never reads it.
+        quote_dictionary=lambda: make_quote_dictionary(settings),
     )

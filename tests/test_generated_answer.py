@@ -193,7 +193,7 @@ def _extractive_pipeline(
         retriever=lambda: retriever,
         generator=lambda name: ScriptedGenerator(""),
         extractive=lambda: extractive,
-        quote_dictionary=make_quote_dictionary(
+        quote_dictionary=lambda: make_quote_dictionary(
             settings.model_copy(update={"quote_dictionary": quote_dictionary})
         ),
     )

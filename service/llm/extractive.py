@@ -365,8 +365,7 @@ def _answer_misses(chosen: Sequence[Candidate], best: Candidate) -> tuple[str, .
 
 def _passage(hit: Hit) -> str:
     # The heading path names the subject of a passage as often as its sentences do.
-    chunk = hit.chunk
-    return " ".join(filter(None, (chunk.title, chunk.section, chunk.text))).lower()
+    return " ".join(filter(None, (_heading(hit), hit.chunk.text))).lower()
 
 
 def _heading(hit: Hit) -> str:
