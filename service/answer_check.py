@@ -63,9 +63,12 @@ _FAMILIES: Final[dict[str, tuple[str, str]]] = {
         r"资本开支|资本支出|capex|capital expenditure|投资",
     ),
     "registered_capital": (r"注册资本|registered capital", r"注册资本|registered capital"),
+    # A node is a figure (28nm, 3 纳米) or a foundry's node name (N2, N3E). 工艺 and 制程
+    # alone do not name one: "达到同工艺代下国际先进水平" says nothing of which node (dev:
+    # five near-miss questions on chips whose node the documents never give).
     "process_node": (
-        r"多少纳米|几纳米|\bnm\b|process node|what node",
-        r"\d\s*(?:nm|纳米)|nm|纳米|工艺|制程|node",
+        r"多少纳米|几纳米|\bnm\b|process node|what node|制程节点|工艺节点",
+        r"\d\s*(?:nm|纳米)|\bN\d{1,2}[PEA]?\b",
     ),
     "market_size": (
         r"市场规模|市场容量|market size|size of the .{0,40}market|market (?:was|is) worth",
@@ -74,6 +77,36 @@ _FAMILIES: Final[dict[str, tuple[str, str]]] = {
     "plants": (
         r"几座|多少座|多少家工厂|几家工厂|工厂数|\bplants\b|\bfactories\b|\bfabs\b",
         r"工厂|厂区|基地|生产线|产线|plant|factor|fab",
+    ),
+}
+
+# name → (question asking a figure in the unit, the figure written in that unit). "多少瓦"
+# is answered by "135W", not by "功耗降低40%", which shows the power family and a figure.
+# A figure: a digit or a Chinese numeral (三百, 1.2万), then the unit.
+_NUMERAL: Final = r"(?:\d|[一二两三四五六七八九十])[\d.,一二两三四五六七八九十百千万亿]*\s*"
+_UNITS: Final[dict[str, tuple[str, str]]] = {
+    "nanometres": (r"(?:多少|几)纳米|how many nanomet", rf"{_NUMERAL}(?:nm|纳米)"),
+    "micrometres": (
+        r"(?:多少|几)微米|how many (?:micromet|microns)",
+        rf"{_NUMERAL}(?:μm|um|微米)",
+    ),
+    "millimetres": (r"(?:多少|几)毫米|how many millimet", rf"{_NUMERAL}(?:mm|毫米)"),
+    "watts": (
+        r"(?:多少|几)(?:毫|千)?瓦|how many (?:milli|kilo)?watts",
+        rf"{_NUMERAL}(?:[mkM]?W\b|(?:毫|千|兆)?瓦)",
+    ),
+    "grams": (
+        r"(?:多少|几)(?:千|毫)?克|how many (?:kilo)?grams",
+        rf"{_NUMERAL}(?:k?g\b|(?:千|毫)?克|公斤)",
+    ),
+    "wafers": (r"(?:多少|几)[万千]?片|how many wafers", rf"{_NUMERAL}片|wafers"),
+    "people": (
+        r"(?:多少|几)[万千]?(?:人(?!民币)|名)|how many (?:people|employees|staff)",
+        rf"{_NUMERAL}(?:人|名)|people|employees",
+    ),
+    "money": (
+        r"(?:多少|几)[十百千万亿]*(?:美|港|欧|日)?元|how many (?:yuan|dollars)",
+        rf"{_NUMERAL}(?:美|港|欧|日|人民币)?元|\$\s*\d|\d\s*(?:USD|RMB)",
     ),
 }
 
@@ -86,9 +119,16 @@ _EXPLANATORY = re.compile(
     r"为何|为什么|如何|怎样|怎么|原因|\bwhy\b|\bhow (?:do|does|did|can|could|will|is|are)\b",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+# A year, not the tail of a product code (9A2000).
+_YEAR = re.compile(r"(?<![0-9A-Za-z])((?:19|20)\d{2})(?!\d)")
 _DIGIT = re.compile(r"\d")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
+# A Latin word, digit-led ones included: product codes start with digits (910C, 3B6000).
+_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])\d*[A-Za-z][A-Za-z0-9\-]*")
+# A figure and its unit (5nm, 2.5D, 135W): the question's wording, not a name.
+_FIGURE_WITH_UNIT = re.compile(
+    r"\d+(?:\.\d+)?(?:[kmgtp]?(?:b|hz|w|v|a|g|m)|nm|um|μm|mm|cm|d|x|k|tops|flops)",
+    re.IGNORECASE,
+)
 COMMON_WORD: Final = 100  # jieba's dictionary count above which a word is everyday Chinese
 
 
@@ -99,13 +139,14 @@ class Focus:
     families: tuple[str, ...] = ()
     years: tuple[str, ...] = ()
     figure: bool = False
+    units: tuple[str, ...] = ()  # the units the figure is asked in (多少纳米, how many watts)
     # Rare names (a company, a product) the passage must hold; each is a group of
     # alternatives (an English name and its Chinese renderings), any one of which will do.
     anchors: tuple[tuple[str, ...], ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.families or self.years or self.figure or self.anchors)
+        return not (self.families or self.years or self.figure or self.units or self.anchors)
 
 
 def question_focus(question: str, anchors: Sequence[tuple[str, ...]] = ()) -> Focus:
@@ -118,6 +159,7 @@ def question_focus(question: str, anchors: Sequence[tuple[str, ...]] = ()) -> Fo
         )
     years = tuple(dict.fromkeys(_YEAR.findall(question)))
     figure = bool(_WANTS_FIGURE.search(question))
+    units = tuple(name for name, (asked, _) in _UNITS.items() if re.search(asked, question, re.I))
     # A name is held to only when a value is asked of it: "what was ASE's 2024 revenue"
     # must be answered from a passage about ASE, while "which broker tutors 朗迅's IPO"
     # may be answered by a passage that calls the company by another name (dev split:
@@ -126,6 +168,7 @@ def question_focus(question: str, anchors: Sequence[tuple[str, ...]] = ()) -> Fo
         families=families,
         years=years,
         figure=figure,
+        units=units,
         anchors=tuple(anchors) if figure or families else (),
     )
 
@@ -148,7 +191,11 @@ def rare_anchors(
     are left out: mostly the question's own wording (手里, 握有). A token inside a longer
     anchor (晶微 in 盛合晶微) adds nothing.
     """
-    cased = {w.lower() for w in _LATIN_WORD.findall(question) if w != w.lower() or _DIGIT.search(w)}
+    cased = {
+        w.lower()
+        for w in _LATIN_WORD.findall(question)
+        if (w != w.lower() or _DIGIT.search(w)) and not _FIGURE_WITH_UNIT.fullmatch(w)
+    }
     picked = []
     for t in dict.fromkeys(tokens):
         if len(t) < 2 or not 0 < document_frequency(t) <= max_df:
@@ -201,7 +248,18 @@ def focus_misses(
         if not re.search(_FAMILIES[name][1], window, re.I):
             misses.append(name)
     misses.extend(f"year {y}" for y in focus.years if y not in window and y not in heading)
-    if focus.figure and not _DIGIT.search(window) and not _has_chinese_numeral(window):
+    unit_misses = [
+        f"unit {name}" for name in focus.units if not re.search(_UNITS[name][1], window, re.I)
+    ]
+    misses.extend(unit_misses)
+    # A figure in the asked unit is a figure, whatever its numerals (三十毫瓦).
+    shown_in_unit = bool(focus.units) and not unit_misses
+    if (
+        focus.figure
+        and not shown_in_unit
+        and not _DIGIT.search(window)
+        and not _has_chinese_numeral(window)
+    ):
         misses.append("figure")
     return tuple(misses)
 

@@ -33,7 +33,7 @@ def test_revenue_question_needs_revenue_and_year() -> None:
     assert focus.years == ("2024",)
     assert focus.figure
     share = "2023年，全球市占率排名前五的OSAT厂商为日月光、安靠科技、长电科技、通富微电。"
-    assert set(focus_misses(focus, share)) == {"revenue", "year 2024"}
+    assert set(focus_misses(focus, share)) == {"revenue", "year 2024", "unit money"}
     revenue = "2024年，通富微电实现营业收入238.8亿元。"
     assert focus_misses(focus, revenue) == ()
 
@@ -55,6 +55,32 @@ def test_figure_may_be_written_in_chinese_numerals() -> None:
     assert focus.figure
     assert "figure" not in focus_misses(focus, "政策从七大维度提出支持措施。")
     assert "figure" in focus_misses(focus, "政策提出支持措施。")
+
+
+def test_a_figure_asked_in_a_unit_must_be_given_in_it() -> None:
+    watts = question_focus("梦芯科技逐梦系列北斗芯片的功耗是多少毫瓦？")
+    assert watts.units == ("watts",)
+    # The power family and a figure, but not a power: the near miss the unit catches.
+    assert focus_misses(watts, "相比同类产品尺寸缩小50%，功耗降低40%。") == ("unit watts",)
+    assert focus_misses(watts, "芯片典型功耗为 35 mW。") == ()
+    assert focus_misses(watts, "芯片功耗仅三十毫瓦。") == ()
+    people = question_focus("How many people work in Hangzhou's chip industry?")
+    assert people.units == ("people",)
+    assert focus_misses(people, "杭州集成电路从业人员约5.2万人。") == ()
+    assert focus_misses(people, "杭州集成电路产业营收增长12%。") == ("headcount", "unit people")
+    # 人民币 is a currency, not people; a question without a unit asks for none.
+    assert question_focus("投资总额是多少人民币？").units == ()
+    assert question_focus("市场规模将达到多少？").units == ()
+
+
+def test_a_process_node_is_a_figure_or_a_node_name() -> None:
+    focus = question_focus("龙芯9A2000 GPU采用的是几纳米工艺？")
+    assert focus.families == ("process_node",)
+    assert "process_node" in focus_misses(focus, "总体性能再翻一倍，达到同工艺代下国际先进水平")
+    assert focus_misses(focus, "该芯片将采用台积电2纳米制程。") == ()
+    english = question_focus("What process node is the chip built on?")
+    assert focus_misses(english, "台积电 N2 节点支持 12 层 HBM4 集成。") == ()
+    assert focus_misses(english, "随着先进制程逼近物理极限。") == ("process_node",)
 
 
 def test_anchors_only_bind_when_a_value_is_asked() -> None:
@@ -87,6 +113,18 @@ def test_rare_anchors_keep_names_and_drop_common_words() -> None:
     assert rare_anchors(question, tokens, count, common, max_df=12) == ("盛合晶微", "ase")
 
 
+def test_product_codes_led_by_digits_are_names_and_figures_are_not() -> None:
+    # 910C is the name a near-miss passage about another chip lacks; 5nm is the question's
+    # figure, which a passage may write "5 nm".
+    df = {"910c": 1, "5nm": 1, "3b6000": 2}.get
+
+    def count(t: str) -> int:
+        return df(t) or 0
+
+    assert rare_anchors("昇腾910C采用5nm吗", ["910c", "5nm"], count, lambda t: 0, 12) == ("910c",)
+    assert rare_anchors("龙芯3B6000", ["3b6000"], count, lambda t: 0, 12) == ("3b6000",)
+
+
 def test_names_are_matched_across_the_spaces_pdf_text_puts_in() -> None:
     focus = question_focus("AI和AR眼镜的市场规模有多大？", (("ar眼镜",),))
     window = "预计 AI 和 AR 眼镜的市场规模会超越手机。"
@@ -103,6 +141,7 @@ def test_a_year_in_the_passage_heading_dates_the_passage() -> None:
     revenue = question_focus("2024年通富微电的营业收入是多少亿元？")
     assert focus_misses(revenue, "通富微电市场份额为7.9%。", heading="2024年营业收入排名") == (
         "revenue",
+        "unit money",
     )
 
 
