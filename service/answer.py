@@ -283,11 +283,16 @@ class AnswerPipeline:
         Choosing only the quote from the wider search keeps every refusal and answered 44
         instead of 39 of 76 English questions right (6 gained, 1 lost; the Chinese ones
         are untouched). Only where no LLM translation was fused: that is measured with the
-        local model, this is not.
+        local model, this is not. The dictionary's renderings also count as the question's
+        words when its sentences are scored (India's "breakthrough point" → 突破口): dev
+        split (248 items), English 44 → 48 of 77 right, none lost. Scoring the plain
+        search's sentences with them too lowers their support: 10 more wrongly refused.
         """
-        result = retriever.with_dictionary(dictionary).search(question, k=k)
+        wider = retriever.with_dictionary(dictionary)
+        result = wider.search(question, k=k)
+        rendered = [*terms, *(w.term for w in wider.dictionary_terms(question))]
         extracted = self._extractive().answer(
-            question, result.hits, "en", query_terms=terms, anchors=anchors
+            question, result.hits, "en", query_terms=rendered, anchors=anchors
         )
         return (result, extracted) if self._quotable(extracted) else None
 

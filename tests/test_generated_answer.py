@@ -212,6 +212,19 @@ def test_an_english_quote_is_chosen_from_the_dictionary_search(
     assert "2016" not in plain.answer  # the plain search finds no passage naming 龙芯
 
 
+def test_the_dictionary_renderings_also_choose_the_quoted_sentence(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    # "breakthrough point" and "software" reach the sentence only through CC-CEDICT
+    # (突破口, 软件); the lexicon's terms alone pick another sentence of the passage.
+    question = (
+        "Which industry did India choose as the breakthrough point for developing its "
+        "electronics manufacturing sector?"
+    )
+    wide = _extractive_pipeline(parts, quote_dictionary=True).answer(question)
+    assert not wide.refused and "软件业" in wide.answer
+
+
 @pytest.mark.parametrize(
     "question",
     [
