@@ -183,6 +183,15 @@ def test_candidates_behind_a_near_miss_rank_lower() -> None:
     assert cheap_score(revenue) > cheap_score(share)
 
 
+def test_a_sentence_about_the_document_ranks_behind_one_about_its_subject() -> None:
+    lines = [
+        "摘 要：本文深入剖析中国 Chiplet 技术的发展路线图，提出产业政策建议。",
+        "中国 Chiplet 技术面临国际形势、技术瓶颈、市场竞争和人才短缺等挑战。",
+    ]
+    about, subject = candidates_for("中国 Chiplet 技术面临哪些挑战？", [hit("\n".join(lines), 1)])
+    assert about.factor < subject.factor == 1.0
+
+
 @pytest.mark.parametrize(
     ("question", "asked"),
     [

@@ -49,6 +49,9 @@ W_SHAPE: Final = 0.1
 W_RANK: Final = 0.1
 SECOND_MARGIN: Final = 0.08  # a second sentence is quoted when this close to the first
 HEADING_FACTOR: Final = 0.6  # a short line without a full stop is a heading or a caption
+# A sentence about the document itself ("摘要：本文深入剖析…") shares the question's words
+# with every question asked of that document and answers none of them.
+_ABOUT_THE_DOCUMENT = re.compile(r"\s*(?:摘\s*要|关\s*键\s*词|本文|abstract\b|keywords\b)", re.I)
 LATIN_FACTOR: Final = 0.5  # an English abstract restates; the facts are in the Chinese text
 # A unit that does not show what the question asks (the metric, the year, a figure) is
 # a near miss; it stays a candidate, behind every unit that does (see answer_check.py).
@@ -301,6 +304,8 @@ def candidates_for(
             if cjk_share(text) < 0.3:
                 factor = LATIN_FACTOR
             elif len(text) < HEADING_CHARS and "\t" not in text and not _SENTENCE_END.search(text):
+                factor = HEADING_FACTOR
+            elif _ABOUT_THE_DOCUMENT.match(text):
                 factor = HEADING_FACTOR
             misses = _misses(focus, hit_units, index, context, passage_tokens, passage, heading)
             out.append(Candidate(position, index, text, keyword, number, shape, factor, misses))
