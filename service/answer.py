@@ -536,6 +536,13 @@ def question_anchors(
         (name, *expand_query(name, retriever.lexicon)) if name.isascii() else (name,)
         for name in names
     ]
+    # An English word is rare in Chinese documents however common its subject: "China"
+    # (中国), "Research" (研究) and "CEO" are no names when a rendering is everywhere.
+    anchors = [
+        group
+        for group in anchors
+        if not any(min(map(df, tokenize(a)), default=0) > max_df for a in group[1:])
+    ]
     if detect_language(question) == "en":
         anchors += [(name,) for name in quoted_names(question) if name not in names]
     return tuple(anchors)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from index.lexicon import expand_query
-from service.answer import AnswerConfig, AnswerPipeline, question_coverage
+from service.answer import AnswerConfig, AnswerPipeline, question_anchors, question_coverage
 from service.language import answer_language_ok
 from service.llm.base import GenerationOptions, Message
 from service.llm.extractive import ExtractiveAnswerer
@@ -210,6 +210,18 @@ def test_an_english_quote_is_chosen_from_the_dictionary_search(
     assert "龙芯" in wide.citations[0].hit.chunk.text
     assert "quote_search" in wide.timings_ms and "quote_search" not in plain.timings_ms
     assert "2016" not in plain.answer  # the plain search finds no passage naming 龙芯
+
+
+def test_an_english_word_whose_rendering_is_everywhere_is_no_name(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    settings, _ = parts
+    retriever = make_retriever(settings)
+    max_df = AnswerConfig().anchor_max_df
+    # "China" is rare in Chinese passages, 中国 is not; Coherent is rare either way.
+    question = "How many wafers does Coherent make in China?"
+    names = {group[0] for group in question_anchors(retriever, question, max_df)}
+    assert names == {"coherent"}
 
 
 def test_the_dictionary_renderings_also_choose_the_quoted_sentence(
