@@ -82,8 +82,10 @@ _FAMILIES: Final[dict[str, tuple[str, str]]] = {
 
 # name → (question asking a figure in the unit, the figure written in that unit). "多少瓦"
 # is answered by "135W", not by "功耗降低40%", which shows the power family and a figure.
-# A figure: a digit or a Chinese numeral (三百, 1.2万), then the unit.
-_NUMERAL: Final = r"(?:\d|[一二两三四五六七八九十])[\d.,一二两三四五六七八九十百千万亿]*\s*"
+# A figure: a digit or a Chinese numeral (三百, 1.2万, PDF text's "30 万"), then the unit.
+_NUMERAL: Final = (
+    r"(?:\d|[一二两三四五六七八九十])(?:[\d.,一二两三四五六七八九十百千万亿]|[ \u00a0\u3000])*"
+)
 _UNITS: Final[dict[str, tuple[str, str]]] = {
     "nanometres": (r"(?:多少|几)纳米|how many nanomet", rf"{_NUMERAL}(?:nm|纳米)"),
     "micrometres": (

@@ -69,6 +69,8 @@ def test_a_figure_asked_in_a_unit_must_be_given_in_it() -> None:
     people = question_focus("How many people work in Hangzhou's chip industry?")
     assert people.units == ("people",)
     assert focus_misses(people, "杭州集成电路从业人员约5.2万人。") == ()
+    wafers = question_focus("产业园每年能生产多少片衬底？")
+    assert focus_misses(wafers, "预计年产 30 万片磷化铟单晶衬底片。") == ()  # PDF spacing
     assert focus_misses(people, "杭州集成电路产业营收增长12%。") == ("headcount", "unit people")
     # 人民币 is a currency, not people; a question without a unit asks for none.
     assert question_focus("投资总额是多少人民币？").units == ()
