@@ -82,32 +82,33 @@ _FAMILIES: Final[dict[str, tuple[str, str]]] = {
 
 # name → (question asking a figure in the unit, the figure written in that unit). "多少瓦"
 # is answered by "135W", not by "功耗降低40%", which shows the power family and a figure.
+# 第几名 asks a rank, not a head count.
 # A figure: a digit or a Chinese numeral (三百, 1.2万, PDF text's "30 万"), then the unit.
 _NUMERAL: Final = (
     r"(?:\d|[一二两三四五六七八九十])(?:[\d.,一二两三四五六七八九十百千万亿]|[ \u00a0\u3000])*"
 )
 _UNITS: Final[dict[str, tuple[str, str]]] = {
-    "nanometres": (r"(?:多少|几)纳米|how many nanomet", rf"{_NUMERAL}(?:nm|纳米)"),
+    "nanometres": (r"(?<!第)(?:多少|几)纳米|how many nanomet", rf"{_NUMERAL}(?:nm|纳米)"),
     "micrometres": (
-        r"(?:多少|几)微米|how many (?:micromet|microns)",
+        r"(?<!第)(?:多少|几)微米|how many (?:micromet|microns)",
         rf"{_NUMERAL}(?:μm|um|微米)",
     ),
-    "millimetres": (r"(?:多少|几)毫米|how many millimet", rf"{_NUMERAL}(?:mm|毫米)"),
+    "millimetres": (r"(?<!第)(?:多少|几)毫米|how many millimet", rf"{_NUMERAL}(?:mm|毫米)"),
     "watts": (
-        r"(?:多少|几)(?:毫|千)?瓦|how many (?:milli|kilo)?watts",
+        r"(?<!第)(?:多少|几)(?:毫|千)?瓦|how many (?:milli|kilo)?watts",
         rf"{_NUMERAL}(?:[mkM]?W\b|(?:毫|千|兆)?瓦)",
     ),
     "grams": (
-        r"(?:多少|几)(?:千|毫)?克|how many (?:kilo)?grams",
+        r"(?<!第)(?:多少|几)(?:千|毫)?克|how many (?:kilo)?grams",
         rf"{_NUMERAL}(?:k?g\b|(?:千|毫)?克|公斤)",
     ),
-    "wafers": (r"(?:多少|几)[万千]?片|how many wafers", rf"{_NUMERAL}片|wafers"),
+    "wafers": (r"(?<!第)(?:多少|几)[万千]?片|how many wafers", rf"{_NUMERAL}片|wafers"),
     "people": (
-        r"(?:多少|几)[万千]?(?:人(?!民币)|名)|how many (?:people|employees|staff)",
+        r"(?<!第)(?:多少|几)[万千]?(?:人(?!民币)|名)|how many (?:people|employees|staff)",
         rf"{_NUMERAL}(?:人|名)|people|employees",
     ),
     "money": (
-        r"(?:多少|几)[十百千万亿]*(?:美|港|欧|日)?元|how many (?:yuan|dollars)",
+        r"(?<!第)(?:多少|几)[十百千万亿]*(?:美|港|欧|日)?元|how many (?:yuan|dollars)",
         rf"{_NUMERAL}(?:美|港|欧|日|人民币)?元|\$\s*\d|\d\s*(?:USD|RMB)",
     ),
 }

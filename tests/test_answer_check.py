@@ -73,6 +73,7 @@ def test_a_figure_asked_in_a_unit_must_be_given_in_it() -> None:
     # 人民币 is a currency, not people; a question without a unit asks for none.
     assert question_focus("投资总额是多少人民币？").units == ()
     assert question_focus("市场规模将达到多少？").units == ()
+    assert question_focus("该公司在排行榜中位列第几名？").units == ()  # a rank
 
 
 def test_a_process_node_is_a_figure_or_a_node_name() -> None:
