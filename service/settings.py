@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         description="Choose the quote of an English question answered without LLM translation "
         "from a search that also uses CC-CEDICT; whether to answer is decided without it.",
     )
+    quote_asked_words: bool = Field(
+        True,
+        description="Choose a Chinese question's quote with the words naming what it asks "
+        "for weighing double; whether to answer is decided without them.",
+    )
     refusal_support: float = Field(
         0.1, ge=0.0, le=1.0, description="Answer support below which XinDa refuses."
     )

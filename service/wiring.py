@@ -167,6 +167,7 @@ def make_pipeline(settings: Settings, retriever: Callable[[], HybridRetriever]) 
             translate_english=settings.translate_english,
             llm_passages=settings.llm_passages,
             passage_chars=settings.llm_passage_chars,
+            quote_asked_words=settings.quote_asked_words,
         ),
         default_backend=settings.llm,
         # Loaded at the first English question that needs it: a Chinese `xinda ask` or a

@@ -16,6 +16,7 @@ from service.llm.extractive import (
     Candidate,
     _answer_misses,
     _with_list_items,
+    asked_words,
     candidates_for,
     cheap_score,
 )
@@ -191,6 +192,38 @@ def test_a_sentence_about_the_document_ranks_behind_one_about_its_subject() -> N
     ]
     about, subject = candidates_for("中国 Chiplet 技术面临哪些挑战？", [hit("\n".join(lines), 1)])
     assert about.factor < subject.factor == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("标的公司的评估增值率是多少？", {"增值率"}),  # before 是多少
+        ("纳芯微董事长是谁？", {"董事长"}),
+        ("一共建了几个研发中心？", {"研发", "中心"}),  # after 几个
+        ("美国应用材料公司手里握有多少项专利技术？", {"专利技术"}),
+        ("营业收入是多少亿元？", {"收入"}),  # 亿元 is the measure, not the thing asked
+        ("What is CoWoS?", set()),
+    ],
+)
+def test_asked_words_name_what_the_question_asks_for(question: str, asked: set[str]) -> None:
+    words = set(asked_words(question))
+    assert asked <= words
+    assert not {"亿元", "公司", "美国"} & words
+
+
+def test_with_the_asked_words_emphasised_the_sentence_holding_them_outranks_the_subject() -> None:
+    # Dev zh-117's shape: the first sentence repeats the question's subject, the second
+    # holds the 研发中心 asked for and the answer.
+    lines = [
+        "1954年成立的日本爱德万测试（Advantest）公司是全球领先的半导体测试设备供应商。",
+        "该公司共建立了12个研发中心。",
+    ]
+    question = "日本爱德万测试（Advantest）在日、美、欧、中四地一共建了几个研发中心？"
+    hits = [hit("\n".join(lines), 1)]
+    subject, asked = candidates_for(question, hits)
+    assert cheap_score(asked) < cheap_score(subject)
+    subject, asked = candidates_for(question, hits, emphasis=asked_words(question))
+    assert cheap_score(asked) > cheap_score(subject)
 
 
 def test_list_questions_quote_the_items_after_a_lead_in() -> None:

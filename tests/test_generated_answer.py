@@ -184,7 +184,10 @@ def test_english_coverage_counts_the_dictionary_translations(
 
 
 def _extractive_pipeline(
-    parts: tuple[Settings, ExtractiveAnswerer], *, quote_dictionary: bool
+    parts: tuple[Settings, ExtractiveAnswerer],
+    *,
+    quote_dictionary: bool,
+    quote_asked_words: bool = True,
 ) -> AnswerPipeline:
     settings, extractive = parts
     retriever = make_retriever(settings)
@@ -196,7 +199,41 @@ def _extractive_pipeline(
         quote_dictionary=lambda: make_quote_dictionary(
             settings.model_copy(update={"quote_dictionary": quote_dictionary})
         ),
+        config=AnswerConfig(quote_asked_words=quote_asked_words),
     )
+
+
+def test_a_chinese_quote_is_chosen_by_the_words_naming_what_is_asked(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    # The sentence before the answer repeats the question's subject (日本爱德万测试);
+    # the one after holds the 研发中心 asked for.
+    question = "日本爱德万测试在全球一共建了几个研发中心？"
+    asked = _extractive_pipeline(parts, quote_dictionary=False).answer(question)
+    plain = _extractive_pipeline(parts, quote_dictionary=False, quote_asked_words=False).answer(
+        question
+    )
+    assert not asked.refused and "12个研发中心" in asked.answer.replace(" ", "")
+    assert "12个研发中心" not in plain.answer.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "日本爱德万测试在全球一共建了几个研发中心？",
+        "昇腾910C芯片的功耗是多少瓦？",  # dev near misses: the documents do not say
+        "龙芯3C6000处理器采用的是多少纳米的制造工艺？",
+        "2018年世界杯冠军是哪个国家？",
+    ],
+)
+def test_the_asked_words_do_not_decide_whether_to_answer(
+    parts: tuple[Settings, ExtractiveAnswerer], question: str
+) -> None:
+    asked = _extractive_pipeline(parts, quote_dictionary=False).prepare(question)
+    plain = _extractive_pipeline(parts, quote_dictionary=False, quote_asked_words=False).prepare(
+        question
+    )
+    assert asked.confident == plain.confident and asked.hits == plain.hits
 
 
 def test_an_english_quote_is_chosen_from_the_dictionary_search(
