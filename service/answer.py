@@ -82,7 +82,7 @@ class AnswerConfig:
     max_tokens: int = 200
     passage_chars: int = 260  # see llm_passages
     # Choose a Chinese question's quote with the words naming what it asks for weighing
-    # double, once the plain ranking has decided to answer (AnswerPipeline._asked_quote).
+    # ASKED_WEIGHT times more, once the plain ranking has decided to answer (_asked_quote).
     quote_asked_words: bool = True
     # Answer with the extractive quote when the model refuses or its every sentence fails
     # the grounding check (the code had already found support; see _fallback).
@@ -283,9 +283,10 @@ class AnswerPipeline:
         quote keeps every refusal by construction; dev split (248 items, extractive):
         Chinese 64 → 69 of 83 right, none lost.
         """
-        extracted = self._extractive().answer(
-            question, hits, "zh", anchors=anchors, emphasis=asked_words(question)
-        )
+        asked = asked_words(question)
+        if not asked:
+            return None  # the same ranking again would pick the same quote
+        extracted = self._extractive().answer(question, hits, "zh", anchors=anchors, emphasis=asked)
         return extracted if extracted.text and self._quotable(extracted) else None
 
     def _quote_search(

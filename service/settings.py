@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     quote_asked_words: bool = Field(
         True,
         description="Choose a Chinese question's quote with the words naming what it asks "
-        "for weighing double; whether to answer is decided without them.",
+        "for weighing triple; whether to answer is decided without them.",
     )
     refusal_support: float = Field(
         0.1, ge=0.0, le=1.0, description="Answer support below which XinDa refuses."
