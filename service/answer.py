@@ -30,6 +30,7 @@ from service.injection import inert_links
 from service.language import answer_language_ok, detect_language
 from service.llm.base import GenerationOptions, Generator, Message
 from service.llm.extractive import ExtractedAnswer, ExtractiveAnswerer, asked_words
+from service.passage_labels import labelled
 from service.prompt import answer_messages, rewrite_messages, translate_messages
 from service.refusal import grouped_coverage, term_coverage, topicality
 from service.results import REFUSALS, Answer, Citation, Language
@@ -81,6 +82,12 @@ class AnswerConfig:
     translate_english: bool = True  # LLM translation of English questions for retrieval
     max_tokens: int = 200
     passage_chars: int = 260  # see llm_passages
+    # Label table cells with their column and 分别 lists with their keys in what a model
+    # sees and in the grounding check (service/passage_labels.py).
+    passage_labels: bool = True
+    # Show a generating model the Chinese rendering of an English question (the one the
+    # search used) beside the question.
+    show_translation: bool = False
     # Choose a Chinese question's quote with the words naming what it asks for weighing
     # ASKED_WEIGHT times more, once the plain ranking has decided to answer (_asked_quote).
     quote_asked_words: bool = True
@@ -102,6 +109,7 @@ class Prepared:
     coverage: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
     topicality: float = 1.0  # refusal.topicality of the question as asked
+    translation: str = ""  # the LLM's Chinese rendering of an English question, if any
 
     @property
     def confident(self) -> bool:
@@ -221,6 +229,7 @@ class AnswerPipeline:
             coverage,
             timings,
             found.topicality,
+            chinese if chinese and detect_language(chinese) == "zh" else "",
         )
 
     def search(self, query: str, *, k: int | None = None, backend: str | None = None) -> Searched:
@@ -395,6 +404,8 @@ class AnswerPipeline:
                 prepared.language,
                 self.config.passage_chars,
                 picks=prepared.extracted.sentences,
+                labels=self.config.passage_labels,
+                translation=prepared.translation if self.config.show_translation else "",
             )
             options = GenerationOptions(max_tokens=self.config.max_tokens)
             for piece in generator.stream(messages, options):
@@ -471,6 +482,9 @@ class AnswerPipeline:
         quoted = self._from_extractive(prepared)
         return replace(quoted, backend=backend, dropped_claims=dropped, fallback=EXTRACTIVE)
 
+    def _shown_text(self, hit: Hit) -> str:
+        return labelled(hit.chunk.text) if self.config.passage_labels else hit.chunk.text
+
     def _finish_generated(self, prepared: Prepared, raw: str, backend: str) -> Answer:
         shown = prepared.hits[: self.config.llm_passages]
         text, used = repair_citations(inert_links(raw.strip()), len(shown))
@@ -487,7 +501,8 @@ class AnswerPipeline:
         # unsupported claims; without them an English answer naming TSMC was dropped.
         report = ground_answer(
             text,
-            {n: shown[n - 1].chunk.text for n in used},
+            # With the labels the model read: "2019年" is the fourth year of "2016—2020年".
+            {n: self._shown_text(shown[n - 1]) for n in used},
             question=f"{prepared.question} {prepared.standalone}",
             aliases=self._retriever().lexicon.pairs,
         )

@@ -14,6 +14,7 @@ from index.retriever import Hit
 from ingest.sentences import split_sentences
 from service.injection import neutralise
 from service.llm.base import Message
+from service.passage_labels import label_insertions, render
 from service.results import REFUSALS, Language
 
 SYSTEM_PROMPT = (
@@ -37,16 +38,25 @@ REWRITE_SYSTEM = (
 )
 
 
-def compact_passage(text: str, question: str, budget_chars: int, first: Sequence[str] = ()) -> str:
+def compact_passage(
+    text: str,
+    question: str,
+    budget_chars: int,
+    first: Sequence[str] = (),
+    labels: bool = True,
+) -> str:
     """The sentences of a passage that share most words with the question, in their
     original order, within `budget_chars` (whole passage when it fits). Sentences holding
     one of `first` (the extractive answerer's picks, scored with embeddings as well as
     words) come before any word-overlap choice. A table row or list line is a sentence of
     its own, and no sentence takes more than twice the budget: a table
     without full stops is one "sentence" to the splitter, and was put in whole (dev: 914
-    characters against a budget of 120, a fifth of the prompts over 1,000 tokens)."""
+    characters against a budget of 120, a fifth of the prompts over 1,000 tokens). The
+    budget counts the source's characters; the labels of service/passage_labels.py (a
+    table cell's column, the year of a figure in a 分别 list) come on top."""
+    insertions = label_insertions(text) if labels else []
     if len(text) <= budget_chars:
-        return text
+        return render(text, insertions)
     spans = _line_sentences(text)
     words = set(tokenize(question))
     picked = [q.strip() for q in first if q.strip()]
@@ -72,8 +82,11 @@ def compact_passage(text: str, question: str, budget_chars: int, first: Sequence
     for i in sorted(chosen):
         if i != last + 1 and parts:
             parts.append("…")
-        sentence = text[spans[i][0] : spans[i][1]].strip()
-        parts.append(sentence if len(sentence) <= chosen[i] else sentence[: chosen[i]] + "…")
+        start, end = spans[i]
+        start += len(text[start:end]) - len(text[start:end].lstrip())
+        cut = min(end, start + chosen[i])
+        more = "…" if text[cut:end].strip() else ""
+        parts.append(render(text, insertions, start, cut).strip() + more)
         last = i
     return "".join(parts)
 
@@ -99,10 +112,13 @@ def answer_messages(
     language: Language,
     budget_chars: int = 260,
     picks: Sequence[tuple[int, str]] = (),
+    labels: bool = True,
+    translation: str = "",
 ) -> list[Message]:
     """System prompt, then the numbered compact passages, the question and the language rule.
 
-    `picks` are (1-based hit position, sentence) pairs to keep in the compact passages.
+    `picks` are (1-based hit position, sentence) pairs to keep in the compact passages;
+    `translation`, a Chinese rendering of an English question, is shown beside it.
     """
     blocks = []
     for n, hit in enumerate(hits, start=1):
@@ -110,9 +126,10 @@ def answer_messages(
         where = chunk.section.split(" > ")[-1] if chunk.section else chunk.title
         text = neutralise(chunk.text)
         first = [sentence for position, sentence in picks if position == n]
-        body = compact_passage(text, question, budget_chars, first).replace("\n", " ")
+        body = compact_passage(text, question, budget_chars, first, labels).replace("\n", " ")
         blocks.append(f"[{n}]（{where}）{body}")
-    user = "资料：\n" + "\n".join(blocks) + f"\n\n问题：{question}\n{_LANGUAGE_RULE[language]}"
+    asked = f"{question}（中文：{translation}）" if translation else question
+    user = "资料：\n" + "\n".join(blocks) + f"\n\n问题：{asked}\n{_LANGUAGE_RULE[language]}"
     return [Message("system", SYSTEM_PROMPT), Message("user", user)]
 
 

@@ -78,6 +78,15 @@ class Settings(BaseSettings):
         False,
         description="Translate English words the lexicon lacks with CC-CEDICT for BM25.",
     )
+    llm_passage_labels: bool = Field(
+        True,
+        description="Show a generating LLM each table cell with its column name and each "
+        "分别 (respectively) list with what its values belong to.",
+    )
+    llm_show_translation: bool = Field(
+        False,
+        description="Show a generating LLM the Chinese rendering of an English question beside it.",
+    )
     quote_dictionary: bool = Field(
         True,
         description="Choose the quote of an English question answered without LLM translation "

@@ -167,6 +167,8 @@ def make_pipeline(settings: Settings, retriever: Callable[[], HybridRetriever]) 
             translate_english=settings.translate_english,
             llm_passages=settings.llm_passages,
             passage_chars=settings.llm_passage_chars,
+            passage_labels=settings.llm_passage_labels,
+            show_translation=settings.llm_show_translation,
             quote_asked_words=settings.quote_asked_words,
         ),
         default_backend=settings.llm,

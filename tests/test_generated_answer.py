@@ -136,7 +136,7 @@ def test_compact_passage_takes_table_rows_apart_and_caps_a_long_sentence() -> No
     table = "表1 各公司营收\n公司\t营收\n甲公司\t10亿元\n乙公司\t20亿元\n丙公司\t30亿元"
     # Before, the whole table was one "sentence" and went in whole.
     shown = compact_passage(table, "乙公司营收多少？", 12, first=["乙公司\t20亿元"])
-    assert shown == "乙公司\t20亿元"
+    assert shown == "公司：乙公司\t营收：20亿元"  # with its column names (passage_labels.py)
     run_on = "甲" * 50 + "。"
     assert compact_passage(run_on + "乙。", "甲？", 10) == "甲" * 20 + "…"
 
@@ -344,3 +344,31 @@ def test_an_off_topic_question_is_refused_on_similarity(
     assert not prepared.confident
     off, _ = _pipeline(parts, "unused", refusal_similarity_en=0.0)
     assert off.prepare(question, backend="extractive").confident
+
+
+def test_labels_reach_the_prompt_and_the_grounding_check(
+    parts: tuple[Settings, ExtractiveAnswerer],
+) -> None:
+    # The corpus lists 2016—2020 output as one 分别 list; the year of each figure is a label
+    # (service/passage_labels.py): the model reads it off, and "2019年" counts as grounded
+    # although the source writes only "2016—2020年".
+    question = "我国电子产品制造设备哪一年的产量是98.74万台（套）？"
+    reply = "2019年我国电子产品制造设备的产量为98.74万台（套）[1]。"
+    pipeline, generator = _pipeline(parts, reply)
+    answer = pipeline.answer(question, backend="local")
+    assert "2019年：98.74万台（套）" in generator.prompts[-1]
+    assert answer.fallback is None and answer.answer.startswith("2019年")
+    assert not answer.dropped_claims
+
+    pipeline, generator = _pipeline(parts, reply, passage_labels=False)
+    answer = pipeline.answer(question, backend="local")
+    assert "2019年：" not in generator.prompts[-1]
+    assert answer.dropped_claims  # 2019 is nowhere in the source's words
+
+
+def test_an_english_question_is_shown_with_its_translation() -> None:
+    from service.prompt import answer_messages
+
+    shown = answer_messages("Who?", [], "en", translation="谁？")[-1].content
+    assert "问题：Who?（中文：谁？）" in shown
+    assert "中文" not in answer_messages("Who?", [], "en")[-1].content
