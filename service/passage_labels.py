@@ -22,6 +22,8 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
+from ingest.sentences import split_sentences
+
 Insertion = tuple[int, str]
 
 MAX_KEY_CHARS: Final = 20
@@ -31,7 +33,6 @@ MAX_VALUE_CHARS: Final = 30
 _RESPECTIVELY = re.compile(
     r"分别(?:为|是|给予|达到|达|占|以|排名|持股|攀升至|增长|下降|约为|约)[：:]?\s*"
 )
-_SENTENCE_END = re.compile(r"[。！？；;!?]")
 # Where a list's last value ends: a clause break, or a line break not inside the list
 # (PDF lines break after 、 mid-list).
 _LIST_END = re.compile(r"[，,。！？；;!?]|(?<!、)\n")
@@ -105,12 +106,11 @@ def _table_labels(text: str) -> list[Insertion]:
 
 # -- 分别 (respectively) lists ------------------------------------------------------------
 def _respectively_labels(text: str) -> list[Insertion]:
-    out: list[Insertion] = []
-    sentence_start = 0
-    for boundary in [*(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]:
-        out.extend(_sentence_labels(text, sentence_start, boundary))
-        sentence_start = boundary
-    return out
+    return [
+        label
+        for start, end in split_sentences(text)
+        for label in _sentence_labels(text, start, end)
+    ]
 
 
 def _sentence_labels(text: str, start: int, end: int) -> list[Insertion]:
